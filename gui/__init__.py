@@ -1,0 +1,1 @@
+"""The tray app (PySide6). Never imports torch or ctranslate2."""

@@ -1,0 +1,131 @@
+"""`asr-service`: serve (default), leftovers, status."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from service.config import BUNDLED_MODEL, ModelConfig, ServiceConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="asr-service", description="Local speech recognition service.")
+    sub = p.add_subparsers(dest="command")
+    s = sub.add_parser("serve", help="run the HTTP service (default)")
+    s.add_argument("--host", default="127.0.0.1", help="listen address (loopback unless --token)")
+    s.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one")
+    s.add_argument("--model", default=BUNDLED_MODEL,
+                   help="faster-whisper model name (e.g. small) or CTranslate2 directory; "
+                        f"default: the bundled offline {BUNDLED_MODEL}")
+    s.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    s.add_argument("--compute-type", default=None,
+                   help="CTranslate2 compute type (default int8 on CPU, float16 on CUDA)")
+    s.add_argument("--cpu-threads", type=int, default=0)
+    s.add_argument("--download-root", default=None, help="where downloaded models go")
+    s.add_argument("--token", default=os.environ.get("ASR_TRAY_TOKEN"),
+                   help="bearer token for control endpoints (env ASR_TRAY_TOKEN)")
+    s.add_argument("--max-upload-mb", type=float, default=100.0)
+    s.add_argument("--max-queue", type=int, default=8)
+    s.add_argument("--request-timeout", type=float, default=300.0, help="seconds per request")
+    s.add_argument("--lifeline-stdin", action="store_true",
+                   help="exit when stdin reaches EOF (the parent keeps a pipe open)")
+    s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+
+    lo = sub.add_parser("leftovers", help="list (or --kill) processes of earlier runs")
+    lo.add_argument("--kill", action="store_true", help="end them")
+    lo.add_argument("--json", action="store_true", help="machine-readable output")
+
+    st = sub.add_parser("status", help="show running services from the registry")
+    st.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-"):
+        argv = ["serve", *argv]
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        from service import markers
+
+        markers.ensure_service_markers(argv)
+        import secrets
+
+        token = args.token or secrets.token_urlsafe(24)
+        cfg = ServiceConfig(
+            host=args.host, port=args.port, token=token, token_given=bool(args.token),
+            max_upload_bytes=int(args.max_upload_mb * 2**20), max_queue=args.max_queue,
+            request_timeout=args.request_timeout, lifeline_stdin=args.lifeline_stdin,
+            model=ModelConfig(model=args.model, device=args.device,
+                              compute_type=args.compute_type, cpu_threads=args.cpu_threads,
+                              download_root=args.download_root))
+        from service.server import serve
+
+        return serve(cfg, args.log_level)
+    if args.command == "leftovers":
+        return _leftovers(args)
+    if args.command == "status":
+        return _status(args)
+    return 2
+
+
+def _leftovers(args) -> int:
+    from service import leftovers
+
+    found = leftovers.scan()
+    if args.kill:
+        report = leftovers.kill(found)
+        if args.json:
+            print(json.dumps(report.to_json(), indent=1))
+        else:
+            print(report.sentence())
+        return 1 if report.survivors else 0
+    if args.json:
+        print(json.dumps({
+            "leftovers": [l.to_json() for l in found.leftovers],
+            "records": [dict(r.to_json(), alive=False) for r in found.stale_records]
+            + [dict(r.to_json(), alive=True) for r in found.live_records]
+            + [dict(l.record.to_json(), alive=True) for l in found.leftovers if l.record]}, indent=1))
+        return 0
+    if not found.leftovers:
+        print("No leftover processes.")
+    for l in found.leftovers:
+        print(f"{l.role:8} pid {l.pid:<7} age {l.age:7.0f}s  rss {(l.rss or 0) / 2**20:6.0f} MiB  "
+              f"gpu {l.gpu_memory}")
+    if found.stale_records:
+        print(f"{len(found.stale_records)} registry record(s) of processes that are gone "
+              "(removed with --kill).")
+    return 0
+
+
+def _status(args) -> int:
+    import httpx
+
+    from service import registry
+
+    services = []
+    for rec in registry.read_all():
+        if rec.role != "service" or rec.process() is None:
+            continue
+        entry = {"pid": rec.pid, "url": rec.extra.get("url"), "instance": rec.instance}
+        try:
+            entry["status"] = httpx.get(f"{entry['url']}/v1/status", timeout=2).json()
+        except Exception as exc:
+            entry["error"] = f"not answering: {exc}"
+        services.append(entry)
+    if args.json:
+        print(json.dumps({"services": services}, indent=1))
+    elif not services:
+        print("No ASR service is running.")
+    else:
+        for s in services:
+            st = s.get("status") or {}
+            print(f"service pid {s['pid']} at {s['url']}: {st.get('state', s.get('error'))}, "
+                  f"worker pid {st.get('worker_pid')}, model {st.get('model')} on {st.get('device')}, "
+                  f"restarts {st.get('restarts')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Settings shared by the service and its worker (plain data: it is pickled
+into the spawned worker, so it must not hold anything heavy)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+BUNDLED_MODEL = "tiny.en"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    model: str = BUNDLED_MODEL        # a faster-whisper name or a CTranslate2 directory
+    device: str = "auto"               # auto | cpu | cuda
+    compute_type: str | None = None    # default: int8 on CPU, float16 on CUDA
+    cpu_threads: int = 0               # 0: one per core, at most 8
+    download_root: str | None = None
+
+    def threads(self) -> int:
+        return self.cpu_threads or max(1, min(8, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str | None = None
+    token_given: bool = False          # a token chosen by the caller, not generated
+    max_upload_bytes: int = 100 * 2**20
+    max_queue: int = 8                 # requests waiting for the worker, beyond the one it runs
+    request_timeout: float = 300.0     # seconds a single request may keep the worker
+    lifeline_stdin: bool = False       # the tray's pipe on our stdin is our lifeline
+    model: ModelConfig = ModelConfig()

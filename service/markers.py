@@ -1,0 +1,66 @@
+"""Environment markers that identify every process of an ASR Tray tree.
+
+They must be in a process's *initial* environment to be visible from outside
+(/proc/PID/environ, psutil, Task Manager tools); see DESIGN.md.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+
+ROLE = "ASR_TRAY_ROLE"
+INSTANCE = "ASR_TRAY_INSTANCE"
+RUNTIME_DIR = "ASR_TRAY_RUNTIME_DIR"
+# The pid of the process that started the top of a tree that has no tray
+# (a terminal, an Electron app). Lets anyone tell later whether that tree lost
+# its top: on POSIX a re-parented child's ppid no longer matches it.
+PARENT_PID = "ASR_TRAY_PARENT_PID"
+
+ROLES = ("tray", "service", "worker")
+
+
+def new_instance_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def current_role() -> str | None:
+    return os.environ.get(ROLE)
+
+
+def current_instance() -> str | None:
+    return os.environ.get(INSTANCE)
+
+
+def ensure_service_markers(argv: list[str]) -> None:
+    """Make sure this service process carries the markers from its first instruction.
+
+    A service started by the tray already has them. One started from a terminal
+    or another program re-executes itself with them set: exec keeps the pid on
+    POSIX, so its parent still holds the right pid. Windows has no exec that
+    keeps the pid, so there the marked process is a child we wait for, inside
+    a kill-on-close job so that it cannot outlive us.
+    """
+    if os.environ.get(ROLE) == "service" and os.environ.get(INSTANCE):
+        return
+    env = dict(os.environ)
+    env[ROLE] = "service"
+    env[INSTANCE] = new_instance_id()
+    # On Windows the marked copy is our child, so we are the parent it must outlive.
+    env[PARENT_PID] = str(os.getppid() if os.name == "posix" else os.getpid())
+    args = [sys.executable, "-m", "service", *argv]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execve(sys.executable, args, env)
+    # Windows: run the marked copy as our child and mirror its exit code.
+    import subprocess
+
+    from service import lifeline
+
+    proc = subprocess.Popen(args, env=env)
+    lifeline.bind_child_to_us(proc.pid)
+    try:
+        sys.exit(proc.wait())
+    except KeyboardInterrupt:
+        sys.exit(proc.wait())
