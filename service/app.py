@@ -185,6 +185,12 @@ def build_app(cfg: ServiceConfig, supervisor: Supervisor,
         request_shutdown("shutdown requested over HTTP")
         return {"status": "stopping"}
 
+    # Routes owned by other modules: the live stream (WS /v1/stream) and the
+    # drop-in API of the node this service replaces (/utterance, /reset).
+    from service import node_api, stream_api
+
+    stream_api.install(app, supervisor, cfg)
+    node_api.install(app, supervisor, cfg)
     return app
 
 

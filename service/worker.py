@@ -111,6 +111,14 @@ def _handle(engine, msg: dict):
 
         audio = pcm16_to_float(msg["pcm"], msg.get("sample_rate", 16000))
         return engine.transcribe(audio, msg.get("options") or {})
+    if op.startswith("stream_"):
+        from service import streaming
+
+        return streaming.handle(engine, msg)
+    if op == "utterance":
+        from service import utterance
+
+        return utterance.handle(engine, msg)
     if op == "ping":
         return {"pong": time.time()}
     raise BadInput(f"Unknown worker operation {op!r}.")

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""The two commands of the README, for Windows, Linux and macOS.
+
+    python packaging/dev.py run    set up .venv and start the tray app
+                                   (no display: the service alone, said so)
+    python packaging/dev.py test   set up .venv (+ system packages on Linux),
+                                   start a virtual desktop, tray host and
+                                   microphone, run every test, stop them
+
+Standard library only: it runs before anything is installed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+TORCH = "torch==2.13.0"  # pinned and first: a loose torch pulls a multi-GB CUDA build
+APT_PACKAGES = (
+    "espeak-ng sox libportaudio2 xvfb trayer xdotool imagemagick pulseaudio pulseaudio-utils "
+    "libxcb-cursor0 libegl1 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 "
+    "libxcb-randr0 libxcb-render-util0 libxcb-image0 libgl1 libfontconfig1 libdbus-1-3 "
+    "nodejs x11-utils"
+).split()
+
+
+def say(msg: str) -> None:
+    print(f"[dev] {msg}", flush=True)
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def run(cmd: list, **kw) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def ensure_venv(extras: str = "") -> Path:
+    py = venv_python()
+    if not py.exists():
+        say(f"creating {VENV}")
+        run([sys.executable, "-m", "venv", VENV])
+        run([py, "-m", "pip", "install", "-q", "--upgrade", "pip"])
+    pip = [py, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    if extras:
+        say(f"installing {TORCH} first (CPU build)")
+        run([*pip, TORCH])
+    say("installing the project" + (f" with [{extras}]" if extras else ""))
+    run([*pip, "-e", f"{ROOT}[{extras}]" if extras else str(ROOT)])
+    return py
+
+
+def have_display() -> bool:
+    if os.name == "nt" or sys.platform == "darwin":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_run(args: list[str]) -> int:
+    py = ensure_venv()
+    scripts = py.parent
+    if have_display():
+        say("starting the tray app (asr-tray)")
+        return subprocess.call([str(scripts / ("asr-tray.exe" if os.name == "nt" else "asr-tray")), *args])
+    say("no display found (DISPLAY/WAYLAND_DISPLAY unset): the tray cannot show, so the "
+        "service runs alone on http://127.0.0.1:8765 on the bundled tiny.en model. "
+        "Open http://127.0.0.1:8765/docs in a browser; Ctrl+C stops it.")
+    return subprocess.call([str(py), "-m", "service", "serve", "--port", "8765", *args])
+
+
+# ------------------------------------------------------------------ tests
+def apt_install() -> None:
+    if not sys.platform.startswith("linux") or not shutil.which("apt-get"):
+        say("not Debian/Ubuntu: install espeak-ng, sox, PortAudio, Xvfb, trayer, xdotool, "
+            "PulseAudio and Node.js yourself; tests needing what is missing are skipped")
+        return
+    missing = [p for p in APT_PACKAGES
+               if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0]
+    if not missing:
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    say("installing system packages: " + " ".join(missing))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run([*sudo, "apt-get", "update", "-qq"], env=env)
+    run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], env=env,
+        stdout=subprocess.DEVNULL)
+
+
+class Desktop:
+    """Xvfb + trayer + a PulseAudio whose default source is a FIFO (TESTING.md)."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen] = []
+        self.pulse_pid: int | None = None
+        self.env: dict[str, str] = {}
+
+    def start(self) -> dict[str, str]:
+        if not sys.platform.startswith("linux"):
+            return {}
+        if shutil.which("Xvfb"):
+            display = self._free_display()
+            self.procs.append(subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24",
+                                                "-nolisten", "tcp"], stderr=subprocess.DEVNULL))
+            self._wait(lambda: Path(f"/tmp/.X11-unix/X{display[1:]}").exists(), "Xvfb")
+            self.env["DISPLAY"] = display
+            if shutil.which("trayer"):
+                self.procs.append(subprocess.Popen(
+                    ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
+                     "--height", "24"], env=dict(os.environ, DISPLAY=display),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                self.env["ASR_TRAY_TEST_TRAY_HOST"] = "trayer"
+            time.sleep(0.5)
+        if shutil.which("pulseaudio"):
+            xdg = tempfile.mkdtemp(prefix="asr-pulse-")
+            os.chmod(xdg, 0o700)
+            fifo = Path(xdg) / "mic.fifo"
+            os.mkfifo(fifo)
+            env = dict(os.environ, XDG_RUNTIME_DIR=xdg)
+            subprocess.run(["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
+                            "--load=module-native-protocol-unix",
+                            "--load=module-null-sink sink_name=out",
+                            f"--load=module-pipe-source source_name=vmic file={fifo} "
+                            "format=s16le rate=16000 channels=1"],
+                           env=env, stderr=subprocess.DEVNULL, check=False)
+            ok = self._wait(lambda: subprocess.run(["pactl", "info"], env=env,
+                                                   capture_output=True).returncode == 0,
+                            "pulseaudio", fatal=False)
+            if ok:
+                subprocess.run(["pactl", "set-default-source", "vmic"], env=env, check=False)
+                pid = subprocess.run(["pgrep", "-n", "-x", "pulseaudio"], capture_output=True,
+                                     text=True).stdout.strip()
+                self.pulse_pid = int(pid) if pid.isdigit() else None
+                self.env.update(XDG_RUNTIME_DIR=xdg, ASR_TRAY_TEST_MIC_FIFO=str(fifo))
+        return self.env
+
+    @staticmethod
+    def _free_display() -> str:
+        for n in range(77, 200):
+            if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+                return f":{n}"
+        raise RuntimeError("no free X display number")
+
+    @staticmethod
+    def _wait(check, what: str, timeout: float = 10.0, fatal: bool = True) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return True
+            time.sleep(0.1)
+        if fatal:
+            raise RuntimeError(f"{what} did not start within {timeout:.0f}s")
+        say(f"{what} did not start; tests that need it will be skipped")
+        return False
+
+    def stop(self) -> None:
+        if self.pulse_pid:
+            try:
+                os.kill(self.pulse_pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in reversed(self.procs):
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def cmd_test(args: list[str]) -> int:
+    apt_install()
+    py = ensure_venv("test")
+    desktop = Desktop()
+    try:
+        env = dict(os.environ, **desktop.start())
+        env.pop("QT_QPA_PLATFORM", None)
+        cmd = [str(py), "-m", "pytest", "-ra", *args]
+        say("running: " + " ".join(cmd))
+        code = subprocess.call(cmd, cwd=ROOT, env=env)
+    finally:
+        desktop.stop()
+    if code == 5:
+        say("pytest collected no tests: that is a failure here")
+        return 1
+    return code
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+        print(__doc__)
+        return 2
+    return {"run": cmd_run, "test": cmd_test}[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
