@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from service import markers
 
-        markers.ensure_service_markers(argv)
+        markers.ensure_markers("service", "service", argv)
         import secrets
 
         token = args.token or secrets.token_urlsafe(24)

@@ -32,23 +32,24 @@ def current_instance() -> str | None:
     return os.environ.get(INSTANCE)
 
 
-def ensure_service_markers(argv: list[str]) -> None:
-    """Make sure this service process carries the markers from its first instruction.
+def ensure_markers(role: str, module: str, argv: list[str]) -> None:
+    """Make sure this process carries the markers from its first instruction.
 
-    A service started by the tray already has them. One started from a terminal
-    or another program re-executes itself with them set: exec keeps the pid on
-    POSIX, so its parent still holds the right pid. Windows has no exec that
-    keeps the pid, so there the marked process is a child we wait for, inside
-    a kill-on-close job so that it cannot outlive us.
+    A service started by the tray already has them. A process started from a
+    terminal or another program re-executes itself (`python -m MODULE ARGV`)
+    with them set: exec keeps the pid on POSIX, so its parent still holds the
+    right pid. Windows has no exec that keeps the pid, so there the marked
+    process is a child we wait for, inside a kill-on-close job so that it
+    cannot outlive us.
     """
-    if os.environ.get(ROLE) == "service" and os.environ.get(INSTANCE):
+    if os.environ.get(ROLE) == role and os.environ.get(INSTANCE):
         return
     env = dict(os.environ)
-    env[ROLE] = "service"
+    env[ROLE] = role
     env[INSTANCE] = new_instance_id()
     # On Windows the marked copy is our child, so we are the parent it must outlive.
     env[PARENT_PID] = str(os.getppid() if os.name == "posix" else os.getpid())
-    args = [sys.executable, "-m", "service", *argv]
+    args = [sys.executable, "-m", module, *argv]
     sys.stdout.flush()
     sys.stderr.flush()
     if os.name == "posix":
