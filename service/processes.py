@@ -64,6 +64,29 @@ def marked_processes(runtime_dir: str | None = None) -> list[MarkedProcess]:
     return found
 
 
+def _still_running(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """A killed process whose parent has not reaped it yet is a zombie: it
+    holds no memory or GPU context any more, so it counts as gone."""
+    out = []
+    for p in procs:
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
+
+
+def _wait(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    alive = list(procs)
+    while True:
+        _gone, alive = psutil.wait_procs(alive, timeout=min(0.05, max(0.0, deadline - time.monotonic())))
+        alive = _still_running(alive)
+        if not alive or time.monotonic() >= deadline:
+            return alive
+
+
 def end_processes(procs: list[psutil.Process], grace: float = 1.0) -> list[psutil.Process]:
     """terminate → wait(grace) → kill → wait. Returns the ones still alive."""
     alive = []
@@ -73,14 +96,13 @@ def end_processes(procs: list[psutil.Process], grace: float = 1.0) -> list[psuti
             alive.append(p)
         except psutil.NoSuchProcess:
             pass
-    _gone, alive = psutil.wait_procs(alive, timeout=grace)
+    alive = _wait(alive, grace)
     for p in alive:
         try:
             p.kill()
         except psutil.NoSuchProcess:
             pass
-    _gone, alive = psutil.wait_procs(alive, timeout=1.0)
-    return alive
+    return _wait(alive, 1.0)
 
 
 def kill_now(procs: list[psutil.Process], timeout: float = 2.0) -> list[psutil.Process]:
@@ -90,8 +112,7 @@ def kill_now(procs: list[psutil.Process], timeout: float = 2.0) -> list[psutil.P
             p.kill()
         except psutil.NoSuchProcess:
             pass
-    _gone, alive = psutil.wait_procs(procs, timeout=timeout)
-    return alive
+    return _wait(procs, timeout)
 
 
 def descendants(pid: int) -> list[psutil.Process]:

@@ -39,6 +39,8 @@ def speech_files(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("speech")
     files = {k: speech.make_speech(d, k) for k in speech.SENTENCES}
     files["long"] = speech.concat(d / "long.wav", [files[k] for k in speech.SENTENCES], repeat=3)
+    # minutes of speech: several seconds of compute even on a fast machine
+    files["very_long"] = speech.concat(d / "very_long.wav", [files["long"]], gap_s=0.1, repeat=4)
     return files
 
 

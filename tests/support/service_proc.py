@@ -61,7 +61,8 @@ class ServiceProc:
 
 
 def start_service(tmp_path, *args: str, env: dict | None = None, wait_ready: bool = True,
-                  stdin=subprocess.DEVNULL, python_args: tuple = ()) -> ServiceProc:
+                  stdin=subprocess.DEVNULL, python_args: tuple = (),
+                  runtime_dir=None) -> ServiceProc:
     """Runs `python -m service serve --port 0 ARGS`. No markers are passed, so the
     service re-executes itself with them, as it does under any foreign parent."""
     stderr_path = str(tmp_path / f"service-{time.monotonic_ns()}.stderr")
@@ -71,6 +72,8 @@ def start_service(tmp_path, *args: str, env: dict | None = None, wait_ready: boo
             full_env.pop(k, None)
     else:
         full_env = dict(env)
+    if runtime_dir is not None:
+        full_env["ASR_TRAY_RUNTIME_DIR"] = str(runtime_dir)
     cmd = [sys.executable, *python_args, "-m", "service", "serve", "--port", "0", *args]
     with open(stderr_path, "wb") as err:
         popen = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=stdin,

@@ -1,0 +1,84 @@
+"""The HTTP API against a real service on the bundled model, through the
+official `openai` client where OpenAI compatibility is the point."""
+from __future__ import annotations
+
+import httpx
+import pytest
+from openai import OpenAI
+
+from tests.support.speech import SENTENCES, wer
+
+FOX = SENTENCES["fox"][2]
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory):
+    """One service for the module, in a runtime dir of its own (the per-test
+    one does not exist yet at module scope), checked for leaks at the end."""
+    from tests.support import procs
+    from tests.support.service_proc import start_service
+
+    base = tmp_path_factory.mktemp("api")
+    s = start_service(base, runtime_dir=base)
+    yield s
+    s.stop()
+    left = procs.wait_tree_gone(str(base), 5)
+    procs.kill_all(left)
+    assert not left, f"the API module's service leaked {[p.pid for p in left]}"
+
+
+@pytest.fixture(scope="module")
+def client(svc):
+    return OpenAI(base_url=svc.url + "/v1", api_key="unused")
+
+
+@pytest.mark.parametrize("fmt", ["json", "verbose_json"])
+def test_openai_client_json_formats(client, speech_files, fmt):
+    with open(speech_files["fox"], "rb") as fh:
+        result = client.audio.transcriptions.create(model="whisper-1", file=fh, response_format=fmt)
+    assert wer(FOX, result.text) <= 0.35, result.text
+    if fmt == "verbose_json":
+        assert result.language == "english"
+        assert 2.0 < result.duration < 6.0
+        assert result.segments and result.segments[0].end > result.segments[0].start
+
+
+@pytest.mark.parametrize("fmt", ["text", "srt", "vtt"])
+def test_openai_client_text_formats(client, speech_files, fmt):
+    with open(speech_files["fox"], "rb") as fh:
+        result = client.audio.transcriptions.create(model="whisper-1", file=fh, response_format=fmt)
+    assert isinstance(result, str)
+    assert wer(FOX, result.split("-->")[-1]) <= 0.35 or "lazy dog" in result.lower(), result
+    if fmt == "srt":
+        assert result.startswith("1\n00:00:00,000 --> ")
+    if fmt == "vtt":
+        assert result.startswith("WEBVTT") and " --> " in result
+
+
+def test_word_timestamps_and_language_prompt(client, speech_files):
+    with open(speech_files["apples"], "rb") as fh:
+        result = client.audio.transcriptions.create(
+            model="whisper-1", file=fh, response_format="verbose_json", language="en",
+            prompt="Fruit.", temperature=0.0, timestamp_granularities=["word"])
+    assert result.words and all(w.end >= w.start for w in result.words)
+
+
+def test_health_status_models_docs(svc):
+    h = httpx.get(svc.url + "/health").json()
+    assert h["status"] == "ok" and h["asr_worker"]["worker_pid"] == svc.worker_pid
+    st = httpx.get(svc.url + "/v1/status").json()
+    assert st["service_pid"] == svc.pid and st["worker_pid"] == svc.worker_pid
+    assert st["state"] == "ready" and st["model"] == "tiny.en" and st["device"] == "cpu"
+    roles = {p["role"]: p for p in st["processes"]}
+    assert roles["worker"]["rss"] > 50 * 2**20 and roles["service"]["alive"]
+    assert st["gpu"] == "no GPU" or st["gpu"]
+    assert httpx.get(svc.url + "/v1/models").json()["data"][0]["id"] == "tiny.en"
+    assert httpx.get(svc.url + "/docs").status_code == 200
+
+
+def test_control_endpoints_need_the_token(svc):
+    for path in ("/v1/worker/restart", "/v1/shutdown"):
+        r = httpx.post(svc.url + path)
+        assert r.status_code == 401 and "token" in r.json()["error"]["message"]
+        r = httpx.post(svc.url + path, headers={"Authorization": "Bearer wrong"})
+        assert r.status_code == 401

@@ -1,0 +1,108 @@
+"""`asr-service leftovers`: finds processes of trees that lost their top and
+ends only those; decoys (a look-alike name, a reused pid in a record, a live
+standalone service) are left alone. Also the registry records themselves."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+
+from service import registry
+from tests.support.service_proc import start_service
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "service", *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+def sleeper(env_extra: dict | None = None, argv0: str | None = None) -> subprocess.Popen:
+    env = dict(os.environ, **(env_extra or {}))
+    cmd = ["bash", "-c", f"exec -a {argv0 or 'sleep'} sleep 120"]
+    return subprocess.Popen(cmd, env=env)
+
+
+def test_records_written_and_removed(tmp_path, runtime_dir):
+    svc = start_service(tmp_path)
+    try:
+        recs = {r.role: r for r in registry.read_all()}
+        assert recs["service"].pid == svc.pid and recs["worker"].pid == svc.worker_pid
+        assert recs["service"].instance == recs["worker"].instance != ""
+        assert recs["service"].extra["url"] == svc.url
+        assert abs(recs["worker"].create_time - psutil.Process(svc.worker_pid).create_time()) < 0.05
+        out = json.loads(cli("leftovers", "--json").stdout)
+        assert out["leftovers"] == []
+        alive = {(r["role"], r["pid"]) for r in out["records"] if r["alive"]}
+        assert {("service", svc.pid), ("worker", svc.worker_pid)} <= alive
+    finally:
+        svc.stop()
+    assert registry.read_all() == [], "a clean exit removes its records"
+
+
+def test_kill_leftovers_spares_decoys_and_live_trees(tmp_path, runtime_dir):
+    svc = start_service(tmp_path)  # a live standalone tree: its parent (pytest) lives
+    orphan = sleeper({"ASR_TRAY_ROLE": "worker", "ASR_TRAY_INSTANCE": "deadtree0001"})
+    lookalike = sleeper(argv0="asr-worker")  # the name says ours, no markers
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    try:
+        reused = psutil.Process(lookalike.pid)
+        regdir = registry.registry_dir()
+        # A record whose pid now belongs to another process (create_time differs).
+        (regdir / "worker-reused.json").write_text(json.dumps({
+            "pid": lookalike.pid, "create_time": reused.create_time() - 1000, "role": "worker",
+            "instance": "oldtree"}))
+        # A record of a process that is gone.
+        (regdir / "worker-gone.json").write_text(json.dumps({
+            "pid": dead.pid, "create_time": time.time() - 50, "role": "worker", "instance": "oldtree"}))
+        time.sleep(0.2)
+
+        listed = json.loads(cli("leftovers", "--json").stdout)
+        pids = {l["pid"] for l in listed["leftovers"]}
+        assert pids == {orphan.pid}, listed
+        assert listed["leftovers"][0]["role"] == "worker"
+        assert listed["leftovers"][0]["gpu_memory"] in ("no GPU", "-")
+
+        report = json.loads(cli("leftovers", "--kill", "--json").stdout)
+        assert [e["pid"] for e in report["ended"]] == [orphan.pid]
+        assert report["stale_records_removed"] == 2
+        assert "Ended 1 leftover" in report["message"]
+        assert orphan.wait(5) is not None
+        assert lookalike.poll() is None, "a look-alike without markers was killed"
+        assert psutil.pid_exists(svc.pid) and psutil.pid_exists(svc.worker_pid)
+        assert not (regdir / "worker-reused.json").exists()
+        again = cli("leftovers")
+        assert "No leftover processes." in again.stdout
+    finally:
+        for p in (orphan, lookalike):
+            p.kill()
+            p.wait()
+        svc.stop()
+
+
+def test_status_command_lists_running_service(tmp_path, runtime_dir):
+    svc = start_service(tmp_path)
+    try:
+        out = json.loads(cli("status", "--json").stdout)
+        [entry] = out["services"]
+        assert entry["pid"] == svc.pid and entry["status"]["worker_pid"] == svc.worker_pid
+        text = cli("status").stdout
+        assert f"service pid {svc.pid}" in text and "ready" in text
+    finally:
+        svc.stop()
+    assert "No ASR service is running." in cli("status").stdout
+
+
+def test_stdin_lifeline(tmp_path, runtime_dir):
+    """The tray's lifeline: closing the service's stdin stops the whole tree."""
+    svc = start_service(tmp_path, "--lifeline-stdin", stdin=subprocess.PIPE)
+    worker = psutil.Process(svc.worker_pid)
+    t0 = time.monotonic()
+    svc.popen.stdin.close()
+    assert svc.popen.wait(5) == 0
+    worker.wait(2)
+    assert time.monotonic() - t0 < 2.5
