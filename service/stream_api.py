@@ -1,5 +1,297 @@
-"""WS /v1/stream (live captions). Placeholder until the streaming issue lands."""
+"""WS /v1/stream: live captions over a WebSocket (protocol in DESIGN.md).
+
+One WebSocket becomes a series of short worker requests (service/streaming.py
+holds the per-stream state in the worker). Three tasks per connection:
+
+  receiver  reads frames, checks them, appends audio to a buffer
+  pump      keeps at most ONE feed request of this stream in the supervisor's
+            queue; audio that arrives meanwhile is sent with the next one. So
+            streams and file requests take turns at request granularity, and
+            a stream that fell behind catches up in bigger, fewer requests.
+  watcher   wakes on every supervisor change: a new worker generation means
+            this stream's state is gone, and the client hears so at once,
+            even when no request of its own was in flight.
+
+Decisions (docs/streaming.md): `stop` flushes, sends `done`, and closes the
+socket normally; a frame that is wrong (odd length, bad JSON, unknown type)
+gets an `error` event and is ignored, the stream goes on; what makes the
+stream unusable (bad query, too many streams, worker gone) gets an `error`
+event and a close with a reason.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import uuid
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from service import languages
+from service.errors import Busy, ServiceError
+from service.pcm import check_rate
+from service.supervisor import State
+
+log = logging.getLogger("asr.stream")
+
+MAX_STREAMS = int(os.environ.get("ASR_TRAY_MAX_STREAMS", "4"))
+FEED_MAX_S = 1.0          # audio per worker request, at most
+MAX_BACKLOG_S = 20.0      # audio waiting for the worker before the stream gives up
+READY_WAIT_S = 60.0       # a stream opened during a worker restart waits this long
+REQUEST_TIMEOUT_S = 60.0
+BUSY_RETRY_S = 0.2
+
+# Close codes (RFC 6455): 1000 normal, 1008 policy (bad request), 1011 server
+# error, 1013 try again later.
+NORMAL, BAD_REQUEST, SERVER_ERROR, TRY_LATER = 1000, 1008, 1011, 1013
+
+
+_background: set = set()  # fire-and-forget tasks, referenced so they are not collected
+
+
+class StreamEnded(Exception):
+    """The stream cannot go on; carries the sentence for the client."""
+
+    def __init__(self, message: str, code: int, reason: str):
+        super().__init__(message)
+        self.message, self.code, self.reason = message, code, reason
 
 
 def install(app, supervisor, cfg) -> None:
-    pass
+    active: set[str] = set()
+    loopback = cfg.host in ("127.0.0.1", "localhost", "::1")
+
+    def token_ok(ws: WebSocket) -> bool:
+        if loopback:
+            return True
+        header = ws.headers.get("authorization") or ""
+        given = header[7:].strip() if header.startswith("Bearer ") else ws.query_params.get("token", "")
+        return bool(cfg.token and given) and hmac.compare_digest(given.encode(), cfg.token.encode())
+
+    @app.websocket("/v1/stream")
+    async def stream(ws: WebSocket):
+        await ws.accept()
+        session = StreamSession(ws, supervisor, active)
+        if not token_ok(ws):
+            await session.end(StreamEnded(
+                "This service is reachable beyond this computer, so a stream needs "
+                "'Authorization: Bearer <token>' (or ?token=...).", BAD_REQUEST, "token required"))
+            return
+        await session.run()
+
+    app.state.live_streams = active
+
+
+class StreamSession:
+    def __init__(self, ws: WebSocket, supervisor, active: set):
+        self.ws = ws
+        self.sup = supervisor
+        self.active = active
+        self.sid = uuid.uuid4().hex
+        self.rate = 16000
+        self.buf = bytearray()
+        self.wake = asyncio.Event()
+        self.stopping = False
+        self.opened = False
+        self.gen = None
+        self._send_lock = asyncio.Lock()
+        self._closed = False
+        self.language: str | None = None
+
+    # ------------------------------------------------------------ sending
+    async def send(self, event: dict) -> None:
+        async with self._send_lock:
+            if not self._closed:
+                await self.ws.send_text(json.dumps(event))
+
+    async def end(self, why: StreamEnded | None) -> None:
+        """Error event (when there is one), then close with a reason."""
+        async with self._send_lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                if why is not None:
+                    await self.ws.send_text(json.dumps({"type": "error", "message": why.message}))
+                    await self.ws.close(code=why.code, reason=why.reason[:120])
+                else:
+                    await self.ws.close(code=NORMAL, reason="stream finished")
+            except (RuntimeError, WebSocketDisconnect, OSError):
+                pass  # the client is already gone
+
+    # ------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        try:
+            self._parse_query()
+            if len(self.active) >= MAX_STREAMS:
+                raise StreamEnded(
+                    f"The service already serves {len(self.active)} live streams, its limit, so "
+                    "this one was refused to keep the others in real time. Stop another stream "
+                    "and try again (the limit is set by ASR_TRAY_MAX_STREAMS).",
+                    TRY_LATER, "too many live streams")
+            self.active.add(self.sid)
+            await self._open()
+        except StreamEnded as why:
+            self.active.discard(self.sid)
+            await self.end(why)
+            return
+        tasks = [asyncio.create_task(self._receiver(), name=f"stream-rx-{self.sid[:6]}"),
+                 asyncio.create_task(self._pump(), name=f"stream-pump-{self.sid[:6]}"),
+                 asyncio.create_task(self._watcher(), name=f"stream-watch-{self.sid[:6]}")]
+        why: StreamEnded | None = None
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                exc = t.exception()
+                if isinstance(exc, StreamEnded):
+                    why = exc
+                elif exc is not None and not isinstance(exc, WebSocketDisconnect):
+                    log.error("stream %s failed: %r", self.sid[:6], exc)
+                    why = StreamEnded(f"The stream failed inside the service ({type(exc).__name__}: "
+                                      f"{exc}). Start a new stream; if it happens again, see the "
+                                      "service log.", SERVER_ERROR, "internal error")
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.active.discard(self.sid)
+            if self.opened:
+                task = asyncio.ensure_future(self._forget())
+                _background.add(task)
+                task.add_done_callback(_background.discard)
+        await self.end(why)
+
+    def _parse_query(self) -> None:
+        q = self.ws.query_params
+        raw = q.get("sample_rate", "16000")
+        try:
+            rate = int(raw)
+            check_rate(rate)
+        except (ValueError, ServiceError):
+            raise StreamEnded(f"The sample rate {raw!r} is not usable: send 16-bit mono PCM at a "
+                              "whole number of Hz between 4000 and 192000 (16000 is best), e.g. "
+                              "/v1/stream?sample_rate=16000.", BAD_REQUEST, "bad sample_rate") from None
+        self.rate = rate
+        try:
+            self.language = languages.normalize(q.get("language"))
+        except ValueError as exc:
+            raise StreamEnded(str(exc), BAD_REQUEST, "bad language") from None
+
+    async def _open(self) -> None:
+        if self.sup.state != State.READY:
+            ready = await self.sup.wait_ready(timeout=READY_WAIT_S)
+            if not ready:
+                raise StreamEnded(
+                    "The ASR worker is not ready (" + (self.sup.error or f"state: {self.sup.state}")
+                    + "). Try again in a moment.", TRY_LATER, "worker not ready")
+        self.gen = self.sup.gen
+        await self._call({"op": "stream_open", "stream": self.sid, "sample_rate": self.rate,
+                          "language": self.language})
+        self.opened = True
+
+    async def _forget(self) -> None:
+        """Free the worker's state of a stream that ended without a flush."""
+        if self.sup.gen is not self.gen:
+            return
+        try:
+            await self.sup.call({"op": "stream_close", "stream": self.sid}, timeout=10)
+        except ServiceError:
+            pass
+
+    # ------------------------------------------------------------ tasks
+    async def _receiver(self) -> None:
+        while True:
+            msg = await self.ws.receive()
+            if msg["type"] == "websocket.disconnect":
+                return
+            data, text = msg.get("bytes"), msg.get("text")
+            if data is not None:
+                await self._audio(data)
+            elif text is not None:
+                await self._control(text)
+
+    async def _audio(self, data: bytes) -> None:
+        if self.stopping:
+            await self.send({"type": "error", "message": "Audio sent after 'stop' was ignored: "
+                             "the stream is being flushed. Start a new stream to go on."})
+            return
+        if len(data) % 2:
+            await self.send({"type": "error", "message":
+                             f"An audio frame of {len(data)} bytes was ignored: 16-bit PCM needs "
+                             "two bytes per sample, so every binary frame must have an even "
+                             "length."})
+            return
+        self.buf += data
+        if len(self.buf) > MAX_BACKLOG_S * self.rate * 2:
+            raise StreamEnded(
+                f"The service fell more than {MAX_BACKLOG_S:g} s behind this stream (the "
+                "worker is busy with other work), so the stream was ended. Start it again.",
+                TRY_LATER, "fell behind")
+        self.wake.set()
+
+    async def _control(self, text: str) -> None:
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            await self.send({"type": "error", "message": "A text frame that is not JSON was "
+                             "ignored. Send audio as binary frames and {\"type\": \"stop\"} "
+                             "to finish."})
+            return
+        kind = msg.get("type") if isinstance(msg, dict) else None
+        if kind == "stop":
+            self.stopping = True
+            self.wake.set()
+            return
+        await self.send({"type": "error", "message": f"A message of type {kind!r} was ignored: "
+                         "the only message a client sends is {\"type\": \"stop\"}."})
+
+    async def _pump(self) -> None:
+        max_bytes = int(FEED_MAX_S * self.rate) * 2
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.buf:
+                chunk = bytes(self.buf[:max_bytes])
+                del self.buf[:len(chunk)]
+                res = await self._call({"op": "stream_feed", "stream": self.sid, "pcm": chunk})
+                for event in res["events"]:
+                    await self.send(event)
+            if self.stopping and not self.buf:
+                res = await self._call({"op": "stream_flush", "stream": self.sid})
+                self.opened = False
+                for event in res["events"]:
+                    await self.send(event)
+                await self.send({"type": "done"})
+                return  # run() closes the socket normally
+
+    async def _watcher(self) -> None:
+        while True:
+            self._check_generation()
+            if self.sup.state in (State.STOPPING, State.STOPPED):
+                raise StreamEnded("The service is shutting down, so the stream ended.",
+                                  SERVER_ERROR, "service stopping")
+            await self.sup.wait_changed()
+
+    # ------------------------------------------------------------ worker calls
+    def _check_generation(self) -> None:
+        gen = self.gen
+        if gen is not None and (self.sup.gen is not gen or gen.gone):
+            self.opened = False
+            raise StreamEnded(
+                "The ASR worker stopped while this stream was live, and the stream's state went "
+                "with it; the service is restarting the worker. Start a new stream in a moment.",
+                SERVER_ERROR, "worker restarted")
+
+    async def _call(self, msg: dict) -> dict:
+        while True:
+            self._check_generation()
+            try:
+                return await self.sup.call(msg, timeout=REQUEST_TIMEOUT_S)
+            except Busy:
+                await asyncio.sleep(BUSY_RETRY_S)  # file requests fill the queue; our audio waits
+            except ServiceError as exc:
+                self._check_generation()  # a dead worker: say that, not the request's error
+                code = BAD_REQUEST if exc.status < 500 else SERVER_ERROR
+                raise StreamEnded(exc.message, code, "stream ended by the worker") from None
