@@ -1,0 +1,93 @@
+"""`asr-tray`: the tray app. Owns one ASR service (its child) and makes sure
+every way out of the app leaves no process of its tree behind.
+
+Start-up order matters:
+  1. markers first (re-exec with ASR_TRAY_ROLE=tray and a fresh instance id),
+     so every child inherits them and outside tools can see them;
+  2. one instance per user: a second tray asks the first to show Status, exits;
+  3. register in the registry (L3), show the icon (or the fallback window);
+  4. start the service from the main thread (L0 follows the spawning thread);
+  5. a leftover scan that only reports.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import os
+import sys
+
+from service import markers, registry
+
+log = logging.getLogger("asr.tray")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="asr-tray", description="ASR Tray: local speech recognition "
+                                "in the system tray.")
+    p.add_argument("--model", default=None, help="model for the service (default: the bundled tiny.en)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
+    p.add_argument("--no-start", action="store_true", help="do not start the service at launch")
+    p.add_argument("--no-tray", action="store_true",
+                   help="show the controls in a window even where a system tray exists")
+    return p.parse_args(argv)
+
+
+def setup_logging() -> None:
+    fmt = logging.Formatter("%(asctime)s tray[%(process)d] %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    err = logging.StreamHandler(sys.stderr)
+    err.setFormatter(fmt)
+    root.addHandler(err)
+    try:
+        fh = logging.handlers.RotatingFileHandler(registry.log_dir() / "tray.log",
+                                                  maxBytes=2 * 2**20, backupCount=3)
+        fh.setFormatter(fmt)
+        root.addHandler(fh)
+    except OSError:
+        pass
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per status poll otherwise
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    markers.ensure_markers("tray", "gui", argv)   # may re-exec: nothing before this
+    opts = parse_args(argv)
+    setup_logging()
+
+    from PySide6.QtWidgets import QApplication
+
+    from gui import single_instance
+    from gui.tray_app import TrayApp
+
+    app = QApplication([sys.argv[0]])
+    app.setApplicationName("asr-tray")
+    app.setQuitOnLastWindowClosed(False)
+    single = single_instance.SingleInstance()
+    if not single.claim():
+        if single_instance.send("show"):
+            log.info("ASR Tray is already running: asked it to show its Status window")
+            return 0
+        print("ASR Tray seems to be running already (its lock is held) but does not answer. "
+              f"If no ASR Tray is running, delete {single.lock.fileName()} and start it again.",
+              file=sys.stderr)
+        return 1
+    reg = registry.Registration("tray", argv=argv)
+    tray_app = TrayApp(app, opts, single)
+    tray_app.start()
+    code = app.exec()
+    tray_app.final_cleanup()
+    reg.close()
+    single.release()
+    log.info("ASR Tray exits (code %s)", code)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: daemon threads (status poll, sweeps) and Qt's
+    # C++ destructors must not get a chance to hang or crash the exit.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

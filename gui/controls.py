@@ -1,0 +1,50 @@
+"""The tray's actions, built once and shared by the tray menu and the
+fallback window, so both always offer the same controls in the same state."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QFont
+
+from gui.service_process import State
+
+# name -> menu text; the order is the menu's order (None: a separator)
+ITEMS = (
+    ("start", "Start service"), ("stop", "Stop service"), ("restart", "Restart service"), None,
+    ("captions", "Live captions…"), ("status", "Status…"), None,
+    ("leftovers", "Kill leftover workers"), ("logs", "Open log folder"), None,
+    ("quit", "Quit"),
+)
+
+
+class Controls(QObject):
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.actions: dict[str, QAction] = {}
+        for item in ITEMS:
+            if item is not None:
+                name, text = item
+                action = QAction(text, self)
+                action.setObjectName(f"action-{name}")
+                self.actions[name] = action
+
+    def __getitem__(self, name: str) -> QAction:
+        return self.actions[name]
+
+    def layout(self) -> list[QAction | None]:
+        return [None if item is None else self.actions[item[0]] for item in ITEMS]
+
+    def update_for_state(self, state: str, quitting: bool = False) -> None:
+        s = State(state)
+        self["start"].setEnabled(not quitting and s in (State.STOPPED, State.ERROR))
+        self["stop"].setEnabled(not quitting and s in (State.STARTING, State.RUNNING))
+        self["restart"].setEnabled(not quitting and s in (State.RUNNING, State.ERROR, State.STARTING))
+        for name in ("captions", "leftovers", "quit"):
+            self[name].setEnabled(not quitting)
+
+    def mark_leftovers(self, count: int) -> None:
+        """After a scan: say how many were found, in bold so it is noticed."""
+        action = self["leftovers"]
+        action.setText("Kill leftover workers" + (f" ({count} found)" if count else ""))
+        font = QFont(action.font())
+        font.setBold(count > 0)
+        action.setFont(font)

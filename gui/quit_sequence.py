@@ -1,0 +1,110 @@
+"""The one cleanup path. Menu Quit, aboutToQuit, session end, SIGTERM/SIGINT
+(and closing the fallback window) all call `begin()`; it runs once.
+
+    begin ─> stop the service (lifeline closed → SIGTERM at 1.0 s → SIGKILL at 1.5 s)
+          ─> sweep our instance by markers + registry in a thread (L4), kill survivors
+          ─> report (log; a notification when something had to be killed)
+          ─> done(report): the app quits
+
+Nothing here waits on the UI thread: the service stop runs on QTimers and the
+sweep in a thread. A watchdog thread holds the bound: HARD_DEADLINE_S after
+begin() it kills what is left and ends the process, whatever hangs.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from gui.service_process import ServiceProcess
+from gui.sweep import SweepReport, sweep
+
+log = logging.getLogger("asr.tray.quit")
+
+HARD_DEADLINE_S = 2.6     # the app must be gone within 3 s
+NOTICE_LINGER_MS = 700    # let a "had to kill" notification be seen before the icon goes
+
+
+class QuitSequence(QObject):
+    done = Signal(object)          # SweepReport
+    _swept = Signal(object)        # from the sweep thread
+
+    def __init__(self, service: ServiceProcess, instance: str, notify=None,
+                 hard_deadline_s: float = HARD_DEADLINE_S, exit_hard=os._exit,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.service = service
+        self.instance = instance
+        self.notify = notify            # callable(title, message) or None
+        self.hard_deadline_s = hard_deadline_s
+        self._exit_hard = exit_hard
+        self.started_at: float | None = None
+        self.reason: str | None = None
+        self.report: SweepReport | None = None
+        self._finished = threading.Event()
+        self._swept.connect(self._on_swept)
+
+    @property
+    def running(self) -> bool:
+        return self.started_at is not None and not self._finished.is_set()
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    def begin(self, reason: str) -> None:
+        if self.started_at is not None:
+            log.info("quit requested again (%s): already quitting", reason)
+            return
+        self.started_at = time.monotonic()
+        self.reason = reason
+        log.info("quitting: %s", reason)
+        threading.Thread(target=self._watchdog, name="quit-watchdog", daemon=True).start()
+        if self.service.stop():
+            self.service.stopped.connect(self._sweep_in_thread)
+        else:
+            self._sweep_in_thread()
+
+    def _sweep_in_thread(self) -> None:
+        try:
+            self.service.stopped.disconnect(self._sweep_in_thread)
+        except (RuntimeError, TypeError):
+            pass
+        threading.Thread(target=lambda: self._swept.emit(sweep(self.instance)),
+                         name="quit-sweep", daemon=True).start()
+
+    def _on_swept(self, report: SweepReport) -> None:
+        self.report = report
+        log.info("quit cleanup after %.2f s: %s", time.monotonic() - self.started_at,
+                 report.sentence())
+        linger = 0
+        if report.found:
+            if self.notify is not None:
+                self.notify("ASR Tray: processes had to be ended", report.sentence())
+            left_ms = int((self.hard_deadline_s - 0.3 - (time.monotonic() - self.started_at)) * 1000)
+            linger = max(0, min(NOTICE_LINGER_MS, left_ms))
+        QTimer.singleShot(linger, self._finish)
+
+    def _finish(self) -> None:
+        self._finished.set()
+        self.done.emit(self.report)
+
+    def _watchdog(self) -> None:
+        if self._finished.wait(self.hard_deadline_s):
+            return
+        log.error("quit did not finish within %.1f s: killing what is left and exiting now",
+                  self.hard_deadline_s)
+        pid = self.service.pid
+        if pid:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        try:
+            sweep(self.instance, grace=0, timeout=0.2)
+        finally:
+            logging.shutdown()
+            self._exit_hard(1)

@@ -1,0 +1,88 @@
+"""One tray per user: the first one listens on a local socket; a second one
+sends it "show" (bring the Status window forward) and exits.
+
+The name derives from the runtime directory, so runs with separate runtime
+dirs (tests) never see each other, while all trays of one user share it.
+A lock file decides who is first even when two start at the same instant;
+QLockFile notices a stale lock left by a killed tray (its pid is gone).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+
+from PySide6.QtCore import QLockFile, QObject, Signal
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from service import registry
+
+log = logging.getLogger("asr.tray.single")
+
+CONNECT_WAIT_MS = 300
+FIRST_STARTING_WAIT_S = 3.0   # the first tray holds the lock but may not listen yet
+
+
+def server_name() -> str:
+    where = str(registry.runtime_dir().resolve())
+    user = os.environ.get("USER") or os.environ.get("USERNAME") or str(os.getuid() if hasattr(os, "getuid") else "")
+    digest = hashlib.sha1(f"{user}\0{where}".encode()).hexdigest()[:16]
+    return f"asr-tray-{digest}"
+
+
+def send(message: str, name: str | None = None, wait_s: float = FIRST_STARTING_WAIT_S) -> bool:
+    """Deliver one line to the running tray. Blocking: for start-up and tools, never the UI."""
+    name = name or server_name()
+    deadline = time.monotonic() + wait_s
+    while True:
+        sock = QLocalSocket()
+        sock.connectToServer(name)
+        if sock.waitForConnected(CONNECT_WAIT_MS):
+            sock.write((message + "\n").encode())
+            ok = sock.waitForBytesWritten(1000)
+            sock.disconnectFromServer()
+            return ok
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+class SingleInstance(QObject):
+    message = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.name = server_name()
+        self.lock = QLockFile(str(registry.runtime_dir() / "tray.lock"))
+        self.lock.setStaleLockTime(0)  # stale only when its pid is gone, never by age
+        self.server: QLocalServer | None = None
+
+    def claim(self) -> bool:
+        """True: we are the first; listen. False: another tray runs."""
+        if not self.lock.tryLock(0):
+            return False
+        QLocalServer.removeServer(self.name)  # a socket file left by a killed tray
+        self.server = QLocalServer(self)
+        self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not self.server.listen(self.name):
+            log.warning("cannot listen on %s: %s", self.name, self.server.errorString())
+        self.server.newConnection.connect(self._on_connection)
+        return True
+
+    def release(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        self.lock.unlock()
+
+    def _on_connection(self) -> None:
+        while self.server.hasPendingConnections():
+            sock = self.server.nextPendingConnection()
+            sock.readyRead.connect(lambda s=sock: self._read(s))
+            sock.disconnected.connect(sock.deleteLater)
+
+    def _read(self, sock: QLocalSocket) -> None:
+        while sock.canReadLine():
+            line = bytes(sock.readLine()).decode(errors="replace").strip()
+            if line:
+                self.message.emit(line)

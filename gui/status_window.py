@@ -1,0 +1,143 @@
+"""The Status window: one row per process of the tree (tray, service, worker)
+with live figures, and the service's model, device, restarts and URL.
+
+It only displays: the figures come from StatusPoller (another thread) through
+`show_snapshot`, and the tray's view of the service state through
+`set_service_state`.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHeaderView, QLabel,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from gui.status_poll import gpu_text
+
+COLUMNS = ("Role", "PID", "State", "Uptime", "CPU %", "RSS", "GPU memory")
+
+
+def fmt_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 2**20:.0f} MiB"
+
+
+def fmt_uptime(s: float | None) -> str:
+    if s is None:
+        return "-"
+    s = int(s)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+def fmt_cpu(p: float | None) -> str:
+    return "-" if p is None else f"{p:.1f}"
+
+
+def rows_from(snapshot: dict) -> list[dict]:
+    """The table's rows, as text, from one poll snapshot."""
+    tray = snapshot.get("tray") or {}
+    rows = [{"role": "tray", "pid": tray.get("pid"), "state": "running",
+             "uptime": fmt_uptime(tray.get("uptime")), "cpu": fmt_cpu(tray.get("cpu_percent")),
+             "rss": fmt_bytes(tray.get("rss")), "gpu": tray.get("gpu", "-")}]
+    status = snapshot.get("service") or {}
+    gpu_available = snapshot.get("gpu", "no GPU") != "no GPU"
+    for p in status.get("processes") or []:
+        if not p.get("pid"):
+            continue
+        if not p.get("alive"):
+            state = "exited"
+        elif p.get("role") == "worker":
+            state = str(status.get("state") or "-")
+        else:
+            state = "running"
+        rows.append({"role": p.get("role", "?"), "pid": p.get("pid"), "state": state,
+                     "uptime": fmt_uptime(p.get("uptime")), "cpu": fmt_cpu(p.get("cpu_percent")),
+                     "rss": fmt_bytes(p.get("rss")),
+                     "gpu": gpu_text(gpu_available, bool(p.get("gpu_present")), p.get("gpu_memory"))})
+    return rows
+
+
+class StatusWindow(QWidget):
+    visibility_changed = Signal(bool)
+    updated = Signal(dict)      # what the window now shows (test hooks)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("ASR Tray — Status")
+        self.resize(640, 320)
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.labels = {k: QLabel("-", self) for k in
+                       ("state", "url", "model", "device", "restarts", "gpu", "message")}
+        self.labels["message"].setWordWrap(True)
+        self.labels["url"].setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form = QFormLayout()
+        for key, title in (("state", "Service"), ("url", "URL"), ("model", "Model"),
+                           ("device", "Device"), ("restarts", "Worker restarts"),
+                           ("gpu", "GPU"), ("message", "")):
+            form.addRow(title, self.labels[key])
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.table)
+        self.rows: list[dict] = []
+        self.service_state = "stopped"
+        self.service_error: str | None = None
+
+    def set_service_state(self, state: str, error: str | None = None) -> None:
+        self.service_state = state
+        self.service_error = error
+        self.labels["state"].setText(state)
+        if state in ("stopped", "error"):
+            for key in ("url", "restarts"):
+                self.labels[key].setText("-")
+        self.labels["message"].setText(error or "")
+
+    def show_snapshot(self, snapshot: dict) -> None:
+        self.rows = rows_from(snapshot)
+        status = snapshot.get("service") or {}
+        self.table.setRowCount(len(self.rows))
+        for r, row in enumerate(self.rows):
+            for c, key in enumerate(("role", "pid", "state", "uptime", "cpu", "rss", "gpu")):
+                value = row[key]
+                item = self.table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.table.setItem(r, c, item)
+                item.setText("-" if value is None else str(value))
+        self.labels["url"].setText(snapshot.get("url") or "-")
+        self.labels["gpu"].setText(snapshot.get("gpu") or "no GPU")
+        if status:
+            compute = status.get("compute_type")
+            self.labels["model"].setText(str(status.get("model") or "-"))
+            self.labels["device"].setText(f"{status.get('device') or '-'}"
+                                          + (f" ({compute})" if compute else ""))
+            self.labels["restarts"].setText(str(status.get("restarts", "-")))
+        message = self.service_error or snapshot.get("error") or status.get("error") or ""
+        self.labels["message"].setText(message)
+        self.updated.emit(self.shown())
+
+    def shown(self) -> dict:
+        return {"service_state": self.service_state, "rows": list(self.rows),
+                **{k: v.text() for k, v in self.labels.items()}}
+
+    def bring_forward(self) -> None:
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.visibility_changed.emit(True)
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.visibility_changed.emit(False)

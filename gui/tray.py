@@ -1,0 +1,93 @@
+"""The system-tray icon: its look says the service state, its tooltip the
+details, its menu the controls; a left click opens the Status window."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from gui.controls import Controls
+from resources.icons import STATES, icon_path
+
+STATE_TEXT = {"stopped": "stopped", "starting": "starting…", "running": "running",
+              "stopping": "stopping…", "error": "error"}
+
+
+def load_icons() -> dict[str, QIcon]:
+    return {state: QIcon(str(icon_path(state))) for state in STATES}
+
+
+def icon_state(service_state: str, listening: bool) -> str:
+    if listening and service_state == "running":
+        return "listening"
+    return {"stopping": "starting"}.get(service_state, service_state)
+
+
+def tooltip_text(state: str, listening: bool, details: dict) -> str:
+    lines = [f"ASR Tray — service {STATE_TEXT.get(state, state)}"
+             + (", live captions listening" if listening else "")]
+    if details.get("model"):
+        lines.append(f"Model: {details['model']}" + (f" on {details['device']}" if details.get("device") else ""))
+    if details.get("worker_pid"):
+        lines.append(f"Worker PID: {details['worker_pid']}")
+    if details.get("memory"):
+        lines.append(details["memory"])
+    if details.get("error"):
+        lines.append(details["error"])
+    return "\n".join(lines)
+
+
+class Tray(QObject):
+    open_status = Signal()
+
+    def __init__(self, controls: Controls, parent: QObject | None = None):
+        super().__init__(parent)
+        self.icons = load_icons()
+        self.menu = QMenu()
+        for action in controls.layout():
+            if action is None:
+                self.menu.addSeparator()
+            else:
+                self.menu.addAction(action)
+        self.icon = QSystemTrayIcon(self.icons["stopped"], self)
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._on_activated)
+        self.state = "stopped"
+        self.listening = False
+        self.details: dict = {}
+        self._refresh()
+
+    def show(self) -> None:
+        self.icon.show()
+
+    def hide(self) -> None:
+        self.icon.hide()
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self._refresh()
+
+    def set_listening(self, listening: bool) -> None:
+        self.listening = listening
+        self._refresh()
+
+    def set_details(self, details: dict) -> None:
+        if details != self.details:
+            self.details = details
+            self._refresh()
+
+    def notify(self, title: str, message: str, error: bool = False) -> None:
+        kind = QSystemTrayIcon.MessageIcon.Critical if error else QSystemTrayIcon.MessageIcon.Information
+        self.icon.showMessage(title, message, kind, 8000)
+
+    def current_icon_name(self) -> str:
+        return icon_state(self.state, self.listening)
+
+    def _refresh(self) -> None:
+        self.icon.setIcon(self.icons[self.current_icon_name()])
+        self.icon.setToolTip(tooltip_text(self.state, self.listening, self.details))
+
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger,
+                      QSystemTrayIcon.ActivationReason.DoubleClick):
+            self.open_status.emit()

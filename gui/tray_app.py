@@ -1,0 +1,334 @@
+"""Wiring: the service, its status, the menu, the windows and the one quit path.
+
+Everything here runs on the UI thread and only reacts to signals; the work
+that can take time (HTTP, /proc scans, waiting for processes) lives in
+StatusPoller, LeftoversFlow, QuitSequence and ServiceProcess.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+
+from PySide6.QtCore import QObject, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+
+from gui import test_hooks
+from gui.controls import Controls
+from gui.fallback_window import FallbackWindow
+from gui.leftovers_flow import LeftoversFlow
+from gui.quit_sequence import QuitSequence
+from gui.service_process import ServiceProcess, State
+from gui.status_poll import StatusPoller
+from gui.status_window import StatusWindow
+from gui.sweep import sweep
+from gui.tray import Tray
+from service import markers, registry
+
+log = logging.getLogger("asr.tray")
+
+CAPTIONS_UNAVAILABLE = ("Live captions are not available in this installation ({why}). "
+                        "Transcribing files through the service still works; reinstall ASR Tray "
+                        "to get live captions.")
+
+
+class TrayApp(QObject):
+    def __init__(self, app: QApplication, opts, single=None, use_tray: bool | None = None,
+                 exit_hard=os._exit):
+        super().__init__()
+        self.app = app
+        self.opts = opts
+        self.single = single
+        self.instance = markers.current_instance() or ""
+        self.started_at = time.monotonic()
+        self.hooks = test_hooks.enabled()
+        self.controls = Controls(self)
+        self.service = ServiceProcess(model=getattr(opts, "model", None),
+                                      device=getattr(opts, "device", None), parent=self)
+        self.status_window = StatusWindow()
+        self.poller = StatusPoller(self)
+        self.leftovers = LeftoversFlow(parent_widget_fn=self._dialog_parent, parent=self)
+        self.quit_sequence = QuitSequence(self.service, self.instance, notify=self.notify,
+                                          exit_hard=exit_hard, parent=self)
+        if use_tray is None:
+            use_tray = (QSystemTrayIcon.isSystemTrayAvailable()
+                        and not getattr(opts, "no_tray", False))
+        self.mode = "tray" if use_tray else "window"
+        self.ui = Tray(self.controls, self) if use_tray else FallbackWindow(self.controls)
+        self.captions = None
+        self.message_box: QMessageBox | None = None
+        self.leftovers_found = 0
+        self.icon_visible_at: float | None = None
+        self.last_snapshot: dict = {}
+        self.signals = None
+        self._wire()
+        self.controls.update_for_state(self.service.state.value)
+
+    # ------------------------------------------------------------ wiring
+    def _wire(self) -> None:
+        a = self.controls
+        a["start"].triggered.connect(self.service.start)
+        a["stop"].triggered.connect(self.stop_service)
+        a["restart"].triggered.connect(self.service.restart)
+        a["captions"].triggered.connect(self.open_captions)
+        a["status"].triggered.connect(self.open_status)
+        a["leftovers"].triggered.connect(self.leftovers.run)
+        a["logs"].triggered.connect(self.open_log_folder)
+        a["quit"].triggered.connect(lambda: self.quit("menu Quit"))
+
+        self.service.state_changed.connect(self._on_state)
+        self.service.failed.connect(lambda msg: self.notify("ASR service failed", msg, error=True))
+        self.poller.snapshot.connect(self._on_snapshot)
+        self.status_window.visibility_changed.connect(self.poller.set_fast)
+        self.leftovers.found_at_startup.connect(self._on_leftovers_found)
+        self.leftovers.finished.connect(self._on_leftovers_report)
+        self.leftovers.busy_changed.connect(lambda busy: a["leftovers"].setEnabled(
+            not busy and not self.quit_sequence.started_at))
+        self.quit_sequence.done.connect(lambda _report: self.app.quit())
+
+        self.app.aboutToQuit.connect(self.final_cleanup)
+        self.app.commitDataRequest.connect(lambda _mgr: self.quit("session end"))
+        if isinstance(self.ui, Tray):
+            self.ui.open_status.connect(self.open_status)
+        else:
+            self.ui.close_requested.connect(lambda: self.quit("fallback window closed"))
+        if self.single is not None:
+            self.single.message.connect(self._on_instance_message)
+        if self.hooks:
+            self.status_window.updated.connect(lambda _shown: self.write_hook_snapshot())
+            if isinstance(self.ui, Tray):
+                # where the menu items are, so a test can click them for real
+                self.ui.menu.aboutToShow.connect(
+                    lambda: QTimer.singleShot(150, self.write_hook_snapshot))
+
+    def install_signal_handlers(self) -> None:
+        from gui.unix_signals import SignalBridge
+
+        self.signals = SignalBridge(
+            lambda signum: self.quit(f"signal {signal.Signals(signum).name}"), self)
+
+    def start(self, autostart: bool | None = None, signals: bool = True) -> None:
+        if signals:
+            self.install_signal_handlers()
+        self.ui.show()
+        if self.mode == "window":
+            self.notify("No system tray", "This desktop has no system tray, so ASR Tray shows "
+                        "its controls in a window.")
+        elif self.hooks:
+            self._watch_icon()
+        if autostart is None:
+            autostart = not getattr(self.opts, "no_start", False)
+        if autostart:
+            self.service.start()
+        self.poller.start()
+        self.leftovers.scan_at_startup()
+        self.write_hook_snapshot()
+
+    # ------------------------------------------------------------ reactions
+    def _on_state(self, state: str) -> None:
+        self.controls.update_for_state(state, quitting=self.quit_sequence.started_at is not None)
+        self.ui.set_state(state)
+        self.status_window.set_service_state(state, self.service.error)
+        self.poller.set_target(self.service.url if state == State.RUNNING.value else None)
+        if state != State.RUNNING.value and self.captions is not None:
+            self._stop_captions()
+        if state == State.RUNNING.value:
+            self.poller.poll_now()
+        self.write_hook_snapshot()
+
+    def _on_snapshot(self, snap: dict) -> None:
+        self.last_snapshot = snap
+        status = snap.get("service") or {}
+        details = {"model": status.get("model"), "device": status.get("device"),
+                   "worker_pid": status.get("worker_pid"), "error": self.service.error}
+        worker = next((p for p in status.get("processes") or [] if p.get("role") == "worker"), None)
+        if worker and worker.get("gpu_present"):
+            used = worker.get("gpu_memory")
+            details["memory"] = "GPU: in use" if used is None else f"GPU: {used / 2**20:.0f} MiB"
+        elif worker and worker.get("rss"):
+            details["memory"] = f"RAM: {worker['rss'] / 2**20:.0f} MiB (worker)"
+        self.ui.set_details(details)
+        if self.status_window.isVisible() or self.hooks:
+            self.status_window.show_snapshot(snap)
+
+    def _on_leftovers_found(self, count: int) -> None:
+        self.leftovers_found = count
+        self.controls.mark_leftovers(count)
+        if count:
+            self.notify("Leftover workers found",
+                        f"{count} process(es) of an earlier ASR Tray run are still running and "
+                        "hold memory. Use 'Kill leftover workers' in the menu to see and end them.")
+        self.write_hook_snapshot()
+
+    def _on_leftovers_report(self, sentence: str) -> None:
+        self.leftovers_found = 0
+        self.controls.mark_leftovers(0)
+        self.notify("Leftover workers", sentence)
+        self.write_hook_snapshot()
+
+    def _on_instance_message(self, line: str) -> None:
+        if line == "show":
+            self.open_status()
+            return
+        if not self.hooks:
+            log.warning("ignored message from another process: %r", line[:80])
+            return
+        verb, _, arg = line.partition(" ")
+        if verb == "action" and arg in self.controls.actions:
+            self.controls[arg].trigger()
+        elif verb == "dialog" and self.leftovers.dialog is not None:
+            (self.leftovers.dialog.accept if arg == "accept" else self.leftovers.dialog.reject)()
+        self.write_hook_snapshot()
+
+    # ------------------------------------------------------------ actions
+    def stop_service(self) -> None:
+        if self.service.stop():
+            # A stop is also a chance to prove nothing of the old tree is left.
+            self.service.stopped.connect(self._sweep_after_stop)
+
+    def _sweep_after_stop(self) -> None:
+        try:
+            self.service.stopped.disconnect(self._sweep_after_stop)
+        except (RuntimeError, TypeError):
+            pass
+        import threading
+
+        instance = self.instance
+        threading.Thread(target=lambda: sweep(instance), name="stop-sweep", daemon=True).start()
+
+    def open_status(self) -> None:
+        self.status_window.set_service_state(self.service.state.value, self.service.error)
+        if self.last_snapshot:
+            self.status_window.show_snapshot(self.last_snapshot)
+        self.status_window.bring_forward()
+        self.poller.poll_now()
+
+    def open_log_folder(self) -> None:
+        folder = registry.log_dir()
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.show_message("Open log folder", f"No file manager could open the log folder. "
+                              f"The logs are in {folder}.")
+
+    def open_captions(self) -> None:
+        if self.captions is None:
+            try:
+                from gui.captions_window import CaptionsWindow
+            except Exception as exc:  # missing module or a missing audio library
+                log.warning("live captions unavailable: %s", exc)
+                self.show_message("Live captions", CAPTIONS_UNAVAILABLE.format(why=exc))
+                return
+            self.captions = CaptionsWindow(service_url=self.service_url)
+            self.captions.listening_changed.connect(self.ui.set_listening)
+            self.captions.error.connect(lambda msg: self.notify("Live captions", msg, error=True))
+        self.captions.show()
+        self.captions.raise_()
+        self.captions.activateWindow()
+
+    def service_url(self) -> str | None:
+        return self.service.url if self.service.state == State.RUNNING else None
+
+    def _stop_captions(self) -> None:
+        try:
+            if self.captions.is_listening():
+                self.captions.stop_captions()
+        except Exception:
+            log.exception("stopping live captions failed")
+
+    def quit(self, reason: str) -> None:
+        if self.quit_sequence.started_at is None:
+            self.controls.update_for_state(self.service.state.value, quitting=True)
+            if self.captions is not None:
+                self._stop_captions()
+            self.poller.stop()
+        self.quit_sequence.begin(reason)
+        self.write_hook_snapshot()
+
+    def final_cleanup(self) -> None:
+        """aboutToQuit, or after the loop ended: when the loop was ended by
+        someone else (a session manager calling quit()), the quit sequence
+        never ran. The loop is gone, so this one waits, bounded."""
+        if self.quit_sequence.finished:
+            return
+        if self.quit_sequence.started_at is None:
+            log.info("the event loop ended without our quit: cleaning up now")
+        self.poller.stop()
+        if self.service.is_alive():
+            proc = self.service._proc
+            proc.closeWriteChannel()
+            if not proc.waitForFinished(800):
+                proc.kill()
+                proc.waitForFinished(500)
+        report = sweep(self.instance)
+        log.info("final cleanup: %s", report.sentence())
+        self.quit_sequence._finished.set()
+
+    # ------------------------------------------------------------ messages
+    def notify(self, title: str, message: str, error: bool = False) -> None:
+        log.info("notification: %s: %s", title, message)
+        self.ui.notify(title, message, error)
+
+    def show_message(self, title: str, text: str) -> None:
+        self.message_box = QMessageBox(QMessageBox.Icon.Information, f"ASR Tray — {title}", text,
+                                       QMessageBox.StandardButton.Ok, self._dialog_parent())
+        self.message_box.open()
+
+    def _dialog_parent(self):
+        return self.ui if isinstance(self.ui, FallbackWindow) else None
+
+    # ------------------------------------------------------------ test hooks
+    def _watch_icon(self) -> None:
+        """Note when the tray host has embedded the icon (it has a geometry)."""
+        timer = QTimer(self)
+        timer.setInterval(20)
+
+        def check():
+            if self.ui.icon.geometry().isValid() and self.ui.icon.geometry().width() > 0:
+                self.icon_visible_at = time.time()
+                timer.stop()
+                self.write_hook_snapshot()
+            elif time.monotonic() - self.started_at > 30:
+                timer.stop()
+        timer.timeout.connect(check)
+        timer.start()
+
+    def hook_snapshot(self) -> dict:
+        icon = self.ui.icon if isinstance(self.ui, Tray) else None
+        geo = icon.geometry() if icon is not None else None
+        return {
+            "tray_pid": os.getpid(), "instance": self.instance, "mode": self.mode,
+            "icon": self.ui.current_icon_name() if isinstance(self.ui, Tray) else None,
+            "icon_visible": bool(icon and icon.isVisible()),
+            "icon_geometry": [geo.x(), geo.y(), geo.width(), geo.height()] if geo else None,
+            "icon_visible_at": self.icon_visible_at,
+            "state": self.service.state.value, "service_pid": self.service.pid,
+            "worker_pid": self.service.worker_pid, "url": self.service.url,
+            "error": self.service.error,
+            "status_visible": self.status_window.isVisible(),
+            "status_window": self.status_window.shown(),
+            "leftovers_found": self.leftovers_found,
+            "leftovers_report": self.leftovers.last_report,
+            "leftovers_dialog_open": self.leftovers.dialog is not None,
+            "quitting": self.quit_sequence.started_at is not None,
+            "actions": {k: v.isEnabled() for k, v in self.controls.actions.items()},
+            "menu": self._menu_geometry(),
+        }
+
+    def _menu_geometry(self) -> dict | None:
+        if not isinstance(self.ui, Tray) or not self.ui.menu.isVisible():
+            return None
+        menu = self.ui.menu
+        items = {}
+        for name, action in self.controls.actions.items():
+            r = menu.actionGeometry(action)
+            top_left = menu.mapToGlobal(r.topLeft())
+            items[name] = [top_left.x(), top_left.y(), r.width(), r.height()]
+        return {"items": items}
+
+    def write_hook_snapshot(self) -> None:
+        if self.hooks:
+            try:
+                test_hooks.write_snapshot(self.hook_snapshot())
+            except OSError as exc:
+                log.warning("test snapshot not written: %s", exc)
