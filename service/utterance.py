@@ -1,0 +1,260 @@
+"""The node's /utterance, inside the worker: decode, find speech, transcribe it,
+and compute the stream state the next utterance starts from.
+
+The worker keeps no state of its own between requests. The service sends the
+stream state with each request and stores what comes back, so a restarted
+worker carries on where the old one stopped (service/node_api.py).
+
+State (all optional, all cleared by /reset):
+  vad            {"tail": float32[512], "speaking": bool}: the last VAD window of
+                 the previous utterance and whether speech was still going on
+                 when it ended, so speech cut by the node's chunking is not lost
+                 at the start of the next utterance.
+  context_audio  {"audio": float32 at 16 kHz, "text": str}: the end of the last
+                 speech of the previous utterance (at most CONTEXT_SECONDS) and
+                 that utterance's text. The audio goes in front of the next
+                 utterance so Whisper hears how the sentence began; the words
+                 that fall inside it are dropped from the answer.
+  text_context   the previous utterance's text, given to Whisper as its prompt.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from service.errors import BadInput
+
+SAMPLE_RATE = 16000
+WINDOW = 512                  # Silero's window at 16 kHz
+CONTEXT_SECONDS = 2.0
+TEXT_CONTEXT_CHARS = 400      # Whisper uses at most ~224 prompt tokens anyway
+CONTEXT_END_WORDS = 1         # "the" and "a" end too many texts to count as a repeat
+BORDER_SECONDS = 0.15         # word times closer than this to the context's end are unsure
+MERGE_GAP_SECONDS = 2.0       # speech closer than this is decoded in one piece
+
+PCM_FORMATS = ("pcm16", "pcm", "pcm_s16le", "s16le")
+FILE_FORMATS = ("wav", "mp3", "flac", "ogg", "opus", "webm", "m4a", "mp4", "aac")
+
+
+@dataclass(frozen=True)
+class VadParams:
+    threshold: float = 0.5
+    neg_threshold: float = 0.35
+    min_speech_ms: int = 100
+    min_silence_ms: int = 300
+    pad_ms: int = 200
+
+
+VAD = VadParams()
+
+
+def handle(engine, msg: dict) -> dict:
+    check_model_can(engine, msg.get("options") or {})
+    audio = decode(engine, msg.get("audio") or b"", msg.get("audio_format") or "pcm16",
+                   msg.get("sample_rate") or SAMPLE_RATE)
+    state = msg.get("state") or {}
+    kept = state.get("context_audio") if msg.get("use_context_buffer") else None
+    context = np.asarray(kept["audio"], dtype=np.float32) if kept and len(kept["audio"]) else None
+    text_context = state.get("text_context") if msg.get("use_text_context") else None
+    n_ctx = 0 if context is None else context.size
+    full = audio if context is None else np.concatenate([context, audio])
+
+    # With context audio in front, Silero gets its lead-in from that audio; the
+    # carried VAD state describes the end of the previous utterance, which is
+    # only adjacent to this audio when nothing was put in between.
+    carried = state.get("vad") if context is None else None
+    speech, speaking_at_end = find_speech(engine.vad, full, carried, VAD)
+
+    own = [[max(0, s - n_ctx), e - n_ctx] for s, e in speech if e - n_ctx > max(0, s - n_ctx)]
+    result = {"text": "", "segments": [], "language": None, "language_probability": None,
+              "language_probabilities": None, "duration": round(audio.size / SAMPLE_RATE, 3),
+              "vad_segments": own,
+              "context": {"audio_seconds": round(n_ctx / SAMPLE_RATE, 3),
+                          "text": text_context or None, "vad_carried": carried is not None}}
+    if own:
+        padding = np.zeros(int(SAMPLE_RATE * (msg.get("padding_ms") or 0) / 1000), np.float32)
+        asr_audio = np.concatenate([full, padding]) if padding.size else full
+        options = dict(msg.get("options") or {})
+        options.update(vad_filter=False, word_timestamps=n_ctx > 0,
+                       clip_timestamps=clips(speech, full.size, asr_audio.size))
+        if text_context:
+            options["initial_prompt"] = text_context
+        out = engine.transcribe(asr_audio, options)
+        segments = drop_context(out["segments"], n_ctx / SAMPLE_RATE,
+                                kept["text"] if context is not None else "")
+        result.update(text="".join(s["text"] for s in segments).strip(), segments=segments,
+                      language=out["language"],
+                      language_probability=float(out["language_probability"]),
+                      language_probabilities=out["language_probabilities"])
+    elif not engine.info.multilingual:
+        result.update(language="en", language_probability=1.0)
+    else:
+        lang = (msg.get("options") or {}).get("language")
+        result.update(language=lang, language_probability=1.0 if lang else None)
+
+    tail = audio[-WINDOW:]
+    next_state = {
+        "vad": {"tail": np.pad(tail, (WINDOW - tail.size, 0)), "speaking": speaking_at_end},
+        "context_audio": state.get("context_audio"),
+        "text_context": state.get("text_context"),
+    }
+    if result["text"]:
+        if msg.get("use_context_buffer") and own:
+            start, end = own[-1]
+            first = max(start, end - int(CONTEXT_SECONDS * SAMPLE_RATE))
+            next_state["context_audio"] = {"audio": audio[first:end].copy(), "text": result["text"]}
+        if msg.get("use_text_context"):
+            next_state["text_context"] = result["text"][-TEXT_CONTEXT_CHARS:]
+    return {"response": result, "state": next_state}
+
+
+def check_model_can(engine, options: dict) -> None:
+    """Refused before any work, silence included, so the answer does not depend on the audio."""
+    if engine.info.multilingual:
+        return
+    lang = options.get("language")
+    if lang and lang != "en":
+        raise BadInput(f"The loaded model ({engine.info.model}) only knows English, but "
+                       f"language '{lang}' was requested. Send src_lang 'en' or 'auto', or start "
+                       "the service with a multilingual model (asr-service serve --model small).")
+    if options.get("task") == "translate":
+        raise BadInput(f"The loaded model ({engine.info.model}) only knows English and cannot "
+                       "translate. Send task 'transcribe', or start the service with a "
+                       "multilingual model (asr-service serve --model small).")
+
+
+def decode(engine, data: bytes, audio_format: str, sample_rate: int) -> np.ndarray:
+    fmt = audio_format.strip().lower()
+    if not data:
+        raise BadInput("The audio is empty: send at least a fraction of a second of sound.")
+    if fmt in PCM_FORMATS:
+        from service.pcm import pcm16_to_float
+
+        return pcm16_to_float(data, sample_rate)
+    if fmt in FILE_FORMATS:
+        return engine.decode_file(data)
+    raise BadInput(f"The audio_format '{audio_format}' is not supported. Use 'pcm16' (raw 16-bit "
+                   f"little-endian mono PCM) or an encoded file: {', '.join(FILE_FORMATS)}.")
+
+
+def speech_probabilities(vad, audio: np.ndarray, lead: np.ndarray | None) -> np.ndarray:
+    x = audio if lead is None else np.concatenate([lead, audio])
+    x = np.pad(x, (0, (-x.size) % WINDOW))
+    if x.size == 0:
+        return np.zeros(0, np.float32)
+    probs = np.asarray(vad(x), dtype=np.float32).reshape(-1)
+    return probs[1:] if lead is not None else probs
+
+
+def find_speech(vad, audio: np.ndarray, carried: dict | None,
+                p: VadParams) -> tuple[list[list[int]], bool]:
+    """Speech as [start, end] sample pairs, and whether speech goes on at the end.
+
+    Hysteresis as Silero recommends: speech starts above `threshold`, and ends
+    after `min_silence_ms` below `neg_threshold`."""
+    lead = None
+    speaking = False
+    if carried is not None and carried.get("tail") is not None:
+        lead = np.asarray(carried["tail"], dtype=np.float32)[-WINDOW:]
+        lead = np.pad(lead, (WINDOW - lead.size, 0))
+        speaking = bool(carried.get("speaking"))
+    probs = speech_probabilities(vad, audio, lead)
+    n = audio.size
+    min_silence = SAMPLE_RATE * p.min_silence_ms // 1000
+    raw: list[list[int]] = []
+    start = 0 if speaking else None
+    quiet_since = None
+    for i, prob in enumerate(probs):
+        pos = i * WINDOW
+        if start is None:
+            if prob >= p.threshold:
+                start, quiet_since = pos, None
+            continue
+        if prob >= p.threshold:
+            quiet_since = None
+        elif prob < p.neg_threshold:
+            if quiet_since is None:
+                quiet_since = pos
+            if pos + WINDOW - quiet_since >= min_silence:
+                raw.append([start, quiet_since])
+                start = quiet_since = None
+    speaking_at_end = start is not None and quiet_since is None
+    if start is not None:
+        raw.append([start, quiet_since if quiet_since is not None else n])
+
+    min_speech = SAMPLE_RATE * p.min_speech_ms // 1000
+    pad = SAMPLE_RATE * p.pad_ms // 1000
+    out: list[list[int]] = []
+    for s, e in raw:
+        # Speech carried over from the previous utterance counts however short it is here.
+        if e - s < min_speech and not (s == 0 and speaking):
+            continue
+        s, e = max(0, s - pad), min(n, e + pad)
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return out, speaking_at_end
+
+
+def clips(speech: list[list[int]], n_audio: int, n_padded: int) -> list[float]:
+    """faster-whisper's clip_timestamps (seconds): speech only, with short
+    pauses kept inside a clip so Whisper hears whole phrases; a clip that runs
+    to the end of the audio also takes the padding."""
+    gap = int(MERGE_GAP_SECONDS * SAMPLE_RATE)
+    merged: list[list[int]] = []
+    for s, e in speech:
+        if merged and s - merged[-1][1] < gap:
+            merged[-1][1] = e
+        else:
+            merged.append([s, e])
+    if merged and merged[-1][1] >= n_audio:
+        merged[-1][1] = n_padded
+    return [round(x / SAMPLE_RATE, 3) for pair in merged for x in pair]
+
+
+def drop_context(segments: list[dict], ctx_seconds: float, ctx_text: str) -> list[dict]:
+    """Segments of the utterance itself, timed from the start of its own audio.
+
+    Words spoken inside the context audio were returned with the previous
+    utterance and are dropped. Word times of small models are loose near that
+    border: Whisper often skips the repeated words and pulls the first new
+    word back into the context. So the cut is made after the last word inside
+    the context that repeats the previous text's last word (the context audio
+    is the end of that speech); when none does (Whisper heard that word
+    differently this time), words that end well inside the context go."""
+    if ctx_seconds <= 0:
+        return [dict({k: v for k, v in s.items() if k != "words"}, id=i)
+                for i, s in enumerate(segments)]
+    timed = [(i, w) for i, s in enumerate(segments) for w in s.get("words") or ()]
+    previous_end = set(_words(ctx_text)[-CONTEXT_END_WORDS:])
+    repeat = clearly_inside = 0
+    for n, (_, w) in enumerate(timed):
+        if (w["start"] + w["end"]) / 2 >= ctx_seconds:
+            break
+        if set(_words(w["word"])) & previous_end:
+            repeat = n + 1
+        if w["end"] <= ctx_seconds - BORDER_SECONDS:
+            clearly_inside = n + 1
+    keep_from = repeat or clearly_inside
+    kept: dict[int, list] = {}
+    for i, w in timed[keep_from:]:
+        kept.setdefault(i, []).append(w)
+    out = []
+    for i, seg in enumerate(segments):
+        words = kept.get(i)
+        if not words:
+            continue
+        seg = {k: v for k, v in seg.items() if k != "words"}
+        seg["text"] = "".join(w["word"] for w in words)
+        seg["start"] = round(max(0.0, float(words[0]["start"]) - ctx_seconds), 3)
+        seg["end"] = round(max(seg["start"], float(seg["end"]) - ctx_seconds), 3)
+        seg["id"] = len(out)
+        out.append(seg)
+    return out
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w']+", text.lower())
