@@ -45,7 +45,9 @@ class QuitSequence(QObject):
         self.reason: str | None = None
         self.report: SweepReport | None = None
         self._finished = threading.Event()
+        self._sweep_started = False
         self._swept.connect(self._on_swept)
+        service.stopped.connect(self._on_service_stopped)
 
     @property
     def running(self) -> bool:
@@ -63,16 +65,17 @@ class QuitSequence(QObject):
         self.reason = reason
         log.info("quitting: %s", reason)
         threading.Thread(target=self._watchdog, name="quit-watchdog", daemon=True).start()
-        if self.service.stop():
-            self.service.stopped.connect(self._sweep_in_thread)
-        else:
+        if not self.service.stop():
+            self._sweep_in_thread()
+
+    def _on_service_stopped(self) -> None:
+        if self.started_at is not None:
             self._sweep_in_thread()
 
     def _sweep_in_thread(self) -> None:
-        try:
-            self.service.stopped.disconnect(self._sweep_in_thread)
-        except (RuntimeError, TypeError):
-            pass
+        if self._sweep_started:
+            return
+        self._sweep_started = True
         threading.Thread(target=lambda: self._swept.emit(sweep(self.instance)),
                          name="quit-sweep", daemon=True).start()
 
@@ -81,7 +84,7 @@ class QuitSequence(QObject):
         log.info("quit cleanup after %.2f s: %s", time.monotonic() - self.started_at,
                  report.sentence())
         linger = 0
-        if report.found:
+        if report.worth_telling:
             if self.notify is not None:
                 self.notify("ASR Tray: processes had to be ended", report.sentence())
             left_ms = int((self.hard_deadline_s - 0.3 - (time.monotonic() - self.started_at)) * 1000)

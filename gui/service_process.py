@@ -1,4 +1,4 @@
-"""The ASR service as the tray's child, and the state machine around it.
+r"""The ASR service as the tray's child, and the state machine around it.
 
     stopped --start--> starting --ready line--> running
        ^                  |  \--error line / exit / timeout--> error

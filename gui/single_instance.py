@@ -57,6 +57,7 @@ class SingleInstance(QObject):
         self.lock = QLockFile(str(registry.runtime_dir() / "tray.lock"))
         self.lock.setStaleLockTime(0)  # stale only when its pid is gone, never by age
         self.server: QLocalServer | None = None
+        self._clients: set[QLocalSocket] = set()
 
     def claim(self) -> bool:
         """True: we are the first; listen. False: another tray runs."""
@@ -71,6 +72,8 @@ class SingleInstance(QObject):
         return True
 
     def release(self) -> None:
+        for sock in list(self._clients):
+            self._drop(sock)
         if self.server is not None:
             self.server.close()
         self.lock.unlock()
@@ -78,8 +81,28 @@ class SingleInstance(QObject):
     def _on_connection(self) -> None:
         while self.server.hasPendingConnections():
             sock = self.server.nextPendingConnection()
-            sock.readyRead.connect(lambda s=sock: self._read(s))
-            sock.disconnected.connect(sock.deleteLater)
+            self._clients.add(sock)
+            sock.readyRead.connect(self._on_ready_read)
+            sock.disconnected.connect(self._on_disconnected)
+            self._read(sock)  # the line may have arrived with the connection
+
+    def _on_ready_read(self) -> None:
+        sock = self.sender()
+        if sock in self._clients:
+            self._read(sock)
+
+    def _on_disconnected(self) -> None:
+        sock = self.sender()
+        if sock in self._clients:
+            self._read(sock)
+            self._drop(sock)
+
+    def _drop(self, sock: QLocalSocket) -> None:
+        self._clients.discard(sock)
+        sock.readyRead.disconnect(self._on_ready_read)
+        sock.disconnected.disconnect(self._on_disconnected)
+        sock.abort()
+        sock.deleteLater()
 
     def _read(self, sock: QLocalSocket) -> None:
         while sock.canReadLine():

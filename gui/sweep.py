@@ -25,9 +25,20 @@ class Survivor:
     pid: int
     role: str
     how_found: str   # "markers", "registry" or both
+    helper: bool = False  # multiprocessing's resource tracker: it leaves by itself, a bit late
 
     def describe(self) -> str:
-        return f"{self.role} pid {self.pid} (found by {self.how_found})"
+        what = "resource-tracker helper of the service" if self.helper else self.role
+        return f"{what} pid {self.pid} (found by {self.how_found})"
+
+
+def is_resource_tracker(proc: psutil.Process) -> bool:
+    """Only used to word the report, never to choose what to kill: the tracker
+    carries our markers like the rest of the tree and is ended like them."""
+    try:
+        return "multiprocessing.resource_tracker" in " ".join(proc.cmdline())
+    except psutil.Error:
+        return False
 
 
 @dataclass
@@ -38,6 +49,11 @@ class SweepReport:
     @property
     def killed(self) -> list[Survivor]:
         return [s for s in self.found if s.pid not in self.still_alive]
+
+    @property
+    def worth_telling(self) -> bool:
+        """Did a real process of the tree (not just the slow helper) have to be killed?"""
+        return any(not s.helper for s in self.found) or bool(self.still_alive)
 
     def sentence(self) -> str:
         if not self.found:
@@ -55,7 +71,8 @@ def survivors_of(instance: str) -> dict[int, tuple[psutil.Process, Survivor]]:
     found: dict[int, tuple[psutil.Process, Survivor]] = {}
     for m in marked_processes():
         if m.instance == instance and m.pid != me:
-            found[m.pid] = (m.proc, Survivor(m.pid, m.role, "markers"))
+            found[m.pid] = (m.proc, Survivor(m.pid, m.role, "markers",
+                                             helper=is_resource_tracker(m.proc)))
     for rec in registry.read_all():
         if rec.instance != instance or rec.pid == me:
             continue
@@ -66,7 +83,8 @@ def survivors_of(instance: str) -> dict[int, tuple[psutil.Process, Survivor]]:
         if proc.pid in found:
             found[proc.pid][1].how_found = "markers and registry"
         else:
-            found[proc.pid] = (proc, Survivor(proc.pid, rec.role, "registry"))
+            found[proc.pid] = (proc, Survivor(proc.pid, rec.role, "registry",
+                                              helper=is_resource_tracker(proc)))
     return found
 
 
@@ -87,7 +105,7 @@ def sweep(instance: str, grace: float = 0.4, timeout: float = 0.8) -> SweepRepor
             log.info("sweep: %s exited on its own", found.pop(pid)[1].describe())
     report = SweepReport(found=[s for _p, s in found.values()])
     if found:
-        log.warning("survivors of our tree after stopping the service: %s",
+        (log.warning if report.worth_telling else log.info)("survivors of our tree after stopping the service: %s",
                     ", ".join(s.describe() for s in report.found))
         left = kill_now([p for p, _s in found.values()], timeout=timeout)
         report.still_alive = sorted(p.pid for p in left)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 
 from PySide6.QtCore import QObject, QTimer, QUrl
@@ -63,6 +64,7 @@ class TrayApp(QObject):
         self.icon_visible_at: float | None = None
         self.last_snapshot: dict = {}
         self.signals = None
+        self._sweep_on_next_stop = False
         self._wire()
         self.controls.update_for_state(self.service.state.value)
 
@@ -79,6 +81,7 @@ class TrayApp(QObject):
         a["quit"].triggered.connect(lambda: self.quit("menu Quit"))
 
         self.service.state_changed.connect(self._on_state)
+        self.service.stopped.connect(self._on_service_stopped)
         self.service.failed.connect(lambda msg: self.notify("ASR service failed", msg, error=True))
         self.poller.snapshot.connect(self._on_snapshot)
         self.status_window.visibility_changed.connect(self.poller.set_fast)
@@ -185,18 +188,15 @@ class TrayApp(QObject):
     # ------------------------------------------------------------ actions
     def stop_service(self) -> None:
         if self.service.stop():
-            # A stop is also a chance to prove nothing of the old tree is left.
-            self.service.stopped.connect(self._sweep_after_stop)
+            self._sweep_on_next_stop = True
 
-    def _sweep_after_stop(self) -> None:
-        try:
-            self.service.stopped.disconnect(self._sweep_after_stop)
-        except (RuntimeError, TypeError):
-            pass
-        import threading
-
-        instance = self.instance
-        threading.Thread(target=lambda: sweep(instance), name="stop-sweep", daemon=True).start()
+    def _on_service_stopped(self) -> None:
+        """After Stop from the menu: prove nothing of the old tree is left (the
+        quit sequence does its own sweep)."""
+        if self._sweep_on_next_stop and self.quit_sequence.started_at is None:
+            self._sweep_on_next_stop = False
+            instance = self.instance
+            threading.Thread(target=lambda: sweep(instance), name="stop-sweep", daemon=True).start()
 
     def open_status(self) -> None:
         self.status_window.set_service_state(self.service.state.value, self.service.error)

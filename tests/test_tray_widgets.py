@@ -1,0 +1,186 @@
+"""The tray's widgets (offscreen Qt): icons, menu states, the Status window
+fed by the real poller against a real service, the fallback window, the
+leftovers flow with real leftover processes and decoys, single instance."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import types  # noqa: E402
+import uuid  # noqa: E402
+
+import psutil  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtGui import QIcon  # noqa: E402
+
+from gui.controls import Controls  # noqa: E402
+from gui.fallback_window import NOTICE, FallbackWindow  # noqa: E402
+from gui.leftovers_flow import LeftoversFlow  # noqa: E402
+from gui.single_instance import SingleInstance, send  # noqa: E402
+from gui.status_poll import StatusPoller  # noqa: E402
+from gui.status_window import StatusWindow, rows_from  # noqa: E402
+from gui.tray import icon_state, tooltip_text  # noqa: E402
+from resources.icons import STATES, icon_path  # noqa: E402
+from tests.support import desktop  # noqa: E402
+
+
+def test_every_state_has_an_icon_that_renders(qapp):
+    for state in STATES:
+        icon = QIcon(str(icon_path(state)))
+        pixmap = icon.pixmap(22, 22)
+        assert not icon.isNull() and not pixmap.isNull(), state
+        image = pixmap.toImage()
+        assert image.pixelColor(11, 11).alpha() > 0, f"{state} icon is blank"
+    assert icon_state("stopping", False) == "starting"
+    assert icon_state("running", True) == "listening"
+    assert icon_state("error", True) == "error"
+
+
+def test_tooltip_says_state_model_worker_and_memory():
+    text = tooltip_text("running", False, {"model": "tiny.en", "device": "cpu",
+                                           "worker_pid": 4242, "memory": "RAM: 177 MiB (worker)"})
+    assert "running" in text and "tiny.en on cpu" in text and "4242" in text and "177 MiB" in text
+
+
+def test_menu_actions_follow_the_service_state(qapp):
+    c = Controls()
+    c.update_for_state("stopped")
+    assert c["start"].isEnabled() and not c["stop"].isEnabled()
+    c.update_for_state("running")
+    assert not c["start"].isEnabled() and c["stop"].isEnabled() and c["restart"].isEnabled()
+    c.update_for_state("running", quitting=True)
+    assert not any(c[n].isEnabled() for n in ("start", "stop", "restart", "quit"))
+    c.mark_leftovers(2)
+    assert "(2 found)" in c["leftovers"].text() and c["leftovers"].font().bold()
+    names = [a.text() for a in c.layout() if a is not None]
+    assert names == ["Start service", "Stop service", "Restart service", "Live captions…",
+                     "Status…", "Kill leftover workers (2 found)", "Open log folder", "Quit"]
+
+
+def test_status_window_shows_the_real_tree(qtbot, service):
+    window = StatusWindow()
+    qtbot.addWidget(window)
+    poller = StatusPoller()
+    poller.snapshot.connect(window.show_snapshot)
+    poller.set_target(service.url)
+    poller.set_fast(True)
+    poller.start()
+    try:
+        qtbot.waitUntil(lambda: len(window.rows) == 3, timeout=10000)
+    finally:
+        poller.stop()
+    rows = {r["role"]: r for r in window.rows}
+    assert rows["tray"]["pid"] == os.getpid()
+    assert rows["service"]["pid"] == service.pid
+    assert rows["worker"]["pid"] == service.worker_pid
+    assert rows["worker"]["state"] == "ready"
+    assert rows["worker"]["rss"].endswith("MiB")
+    assert window.labels["url"].text() == service.url
+    assert window.labels["model"].text() == "tiny.en"
+    assert window.labels["restarts"].text() == "0"
+    expected_gpu = "no GPU" if window.labels["gpu"].text() == "no GPU" else None
+    if expected_gpu:
+        assert {r["gpu"] for r in window.rows} == {"no GPU"}
+    # the table shows what `rows` says
+    assert window.table.item(2, 1).text() == str(service.worker_pid)
+
+
+def test_status_rows_gpu_presence_only():
+    snap = {"tray": {"pid": 1, "gpu": "-"}, "gpu": "NVIDIA X",
+            "service": {"state": "ready", "processes": [
+                {"role": "service", "pid": 2, "alive": True, "gpu_present": False, "gpu_memory": None},
+                {"role": "worker", "pid": 3, "alive": True, "gpu_present": True, "gpu_memory": None}]}}
+    rows = {r["role"]: r for r in rows_from(snap)}
+    assert rows["worker"]["gpu"] == "in use" and rows["service"]["gpu"] == "-"
+
+
+def test_fallback_window_offers_every_control_and_close_means_quit(qtbot):
+    controls = Controls()
+    window = FallbackWindow(controls)
+    qtbot.addWidget(window)
+    window.show()
+    from PySide6.QtWidgets import QToolButton
+
+    shown = {b.defaultAction().text() for b in window.findChildren(QToolButton)}
+    assert shown == {a.text() for a in controls.actions.values()}
+    assert window.notice.text() == NOTICE
+    window.set_state("error")
+    with qtbot.waitSignal(window.close_requested, timeout=1000):
+        window.close()
+    assert window.isVisible(), "closing asks the quit sequence; the window stays until it is done"
+
+
+def test_leftovers_flow_ends_leftovers_and_spares_decoys(qtbot, runtime_dir):
+    dead = "dead" + uuid.uuid4().hex[:8]
+    gone_parent = desktop.exited_pid()
+    markers = {"ASR_TRAY_INSTANCE": dead, "ASR_TRAY_PARENT_PID": str(gone_parent)}
+    service_left = desktop.orphan(dict(markers, ASR_TRAY_ROLE="service"), role_record="service")
+    worker_left = desktop.orphan(dict(markers, ASR_TRAY_ROLE="worker"))
+    named_like = desktop.orphan({}, argv_tail=("asr-service", "serve", "asr-worker"))
+    reused = desktop.write_record(named_like.pid, named_like.create_time() - 500, "worker", dead)
+    flow = LeftoversFlow()
+    try:
+        with qtbot.waitSignal(flow.found_at_startup, timeout=20000) as found:
+            flow.scan_at_startup()
+        assert found.args == [2]
+        assert service_left.is_running() and worker_left.is_running(), "a start-up scan only reports"
+
+        flow.run()
+        qtbot.waitUntil(lambda: flow.dialog is not None, timeout=20000)
+        table = flow.dialog.table
+        pids = {int(table.item(r, 0).text()) for r in range(table.rowCount())}
+        assert pids == {service_left.pid, worker_left.pid}
+        assert {table.item(r, 1).text() for r in range(table.rowCount())} == {"service", "worker"}
+        with qtbot.waitSignal(flow.finished, timeout=20000) as done:
+            flow.dialog.accept()
+        assert done.args[0].startswith("Ended 2 leftover process(es).")
+        for p in (service_left, worker_left):
+            assert not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
+        assert named_like.is_running(), "a process with a similar name is not ours"
+        assert not reused.exists(), "the record with a reused pid is pruned, its process spared"
+        flow.message_box.close()
+
+        with qtbot.waitSignal(flow.finished, timeout=20000) as again:
+            flow.run()
+        assert again.args[0] == "No leftover workers were found."
+    finally:
+        desktop.end(service_left, worker_left, named_like)
+
+
+def test_second_instance_is_refused_and_its_message_arrives(qtbot):
+    first = SingleInstance()
+    assert first.claim()
+    try:
+        second = SingleInstance()
+        assert not second.claim()
+        with qtbot.waitSignal(first.message, timeout=3000) as got:
+            assert send("show", wait_s=1)
+        assert got.args == ["show"]
+    finally:
+        first.release()
+    third = SingleInstance()
+    assert third.claim(), "the lock is free again once the first released it"
+    third.release()
+
+
+def test_tray_app_without_a_tray_uses_the_window(qtbot, qapp, monkeypatch):
+    from gui.tray_app import TrayApp
+
+    monkeypatch.setenv("ASR_TRAY_INSTANCE", "t" + uuid.uuid4().hex[:11])
+    opts = types.SimpleNamespace(model=None, device=None, no_start=True, no_tray=False)
+    app = TrayApp(qapp, opts, use_tray=None, exit_hard=lambda code: None)
+    _KEEP.append(app)  # its threads may still emit after the test: it lives on, as in the app
+    assert app.mode == "window"  # offscreen has no system tray
+    with qtbot.waitSignal(app.leftovers.found_at_startup, timeout=20000):
+        app.start(signals=False)
+    qtbot.addWidget(app.ui)
+    assert app.ui.isVisible()
+    assert "No system tray" in app.ui.message_label.text()
+    with qtbot.waitSignal(app.quit_sequence.done, timeout=3000):
+        app.ui.close()
+    assert app.quit_sequence.reason == "fallback window closed"
+    app.poller._thread.join(3)
+
+
+_KEEP: list = []
