@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -183,6 +184,16 @@ def test_recorded_node_requests_get_every_field(service, speech_files, tmp_path)
         assert 16000 - 0.3 * 16000 <= out["vad_segments"][0][0] <= 16000 + 0.3 * 16000, out
         assert out["segments"][0]["start"] >= 0.6, out["segments"]
 
+        # Utterances sent at once are all answered (one after the other, in order).
+        body, key = load_request("utterance_en_context.json", speech_files)
+        with ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(lambda i: client.post("/utterance", json=dict(body, job_id=f"c{i}")),
+                                    range(3)))
+        for resp in answers:
+            assert resp.status_code == 200, resp.text
+            check_utterance(resp.json())
+            assert speech.wer(speech.SENTENCES[key][2], resp.json()["text"]) <= MAX_WER
+
         end = client.get("/health").json()
         check_health(end)
         assert end["asr_worker"]["worker_pid"] == service.worker_pid
@@ -336,6 +347,8 @@ def test_node_spawns_the_service_on_a_fixed_port_and_stops_it_its_way(
     assert stop["sigkill_sent"] is False, f"the service ignored SIGTERM for 10 s: {stop}"
     assert stop["signal"] != "SIGKILL", stop
     assert stop["after_ms"] < 5000, f"SIGTERM took {stop['after_ms']} ms to end the service"
+    print(f"node: healthy after {events['healthy']['after_ms']} ms, utterance in "
+          f"{events['utterance']['after_ms']} ms, SIGTERM to exit {stop['after_ms']} ms")
     # Nothing of the tree outlives the service: the worker and multiprocessing's
     # helper carry this test's runtime dir like everything the service started.
     left = procs.wait_tree_gone(str(runtime_dir), 1.0)
