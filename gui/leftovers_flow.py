@@ -78,6 +78,7 @@ class LeftoversFlow(QObject):
     found_at_startup = Signal(int)      # how many leftovers the start-up scan saw
     finished = Signal(str)              # the report sentence after a kill (or "none found")
     busy_changed = Signal(bool)
+    dialog_shown = Signal()
     _scanned = Signal(object, bool)     # (Scan, interactive) from the scan thread
     _killed = Signal(object)            # KillReport from the kill thread
 
@@ -145,6 +146,7 @@ class LeftoversFlow(QObject):
         self.dialog.accepted.connect(lambda: self._confirmed(scan))
         self.dialog.rejected.connect(self._cancelled)
         self.dialog.open()
+        self.dialog_shown.emit()
 
     def _cancelled(self) -> None:
         self.dialog = None

@@ -89,7 +89,9 @@ class TrayApp(QObject):
         self.leftovers.finished.connect(self._on_leftovers_report)
         self.leftovers.busy_changed.connect(lambda busy: a["leftovers"].setEnabled(
             not busy and not self.quit_sequence.started_at))
-        self.quit_sequence.done.connect(lambda _report: self.app.quit())
+        # exit(), not quit(): Qt 6's quit() first asks every window to close,
+        # and the fallback window refuses (closing it means "quit").
+        self.quit_sequence.done.connect(lambda _report: self.app.exit(0))
 
         self.app.aboutToQuit.connect(self.final_cleanup)
         self.app.commitDataRequest.connect(lambda _mgr: self.quit("session end"))
@@ -101,6 +103,8 @@ class TrayApp(QObject):
             self.single.message.connect(self._on_instance_message)
         if self.hooks:
             self.status_window.updated.connect(lambda _shown: self.write_hook_snapshot())
+            self.leftovers.dialog_shown.connect(
+                lambda: QTimer.singleShot(150, self.write_hook_snapshot))
             if isinstance(self.ui, Tray):
                 # where the menu items are, so a test can click them for real
                 self.ui.menu.aboutToShow.connect(
@@ -313,7 +317,16 @@ class TrayApp(QObject):
             "quitting": self.quit_sequence.started_at is not None,
             "actions": {k: v.isEnabled() for k, v in self.controls.actions.items()},
             "menu": self._menu_geometry(),
+            "leftovers_kill_button": self._kill_button_geometry(),
         }
+
+    def _kill_button_geometry(self) -> list[int] | None:
+        dialog = self.leftovers.dialog
+        if dialog is None or not dialog.isVisible():
+            return None
+        button = dialog.kill_button
+        top_left = button.mapToGlobal(button.rect().topLeft())
+        return [top_left.x(), top_left.y(), button.width(), button.height()]
 
     def _menu_geometry(self) -> dict | None:
         if not isinstance(self.ui, Tray) or not self.ui.menu.isVisible():

@@ -184,3 +184,79 @@ def test_tray_app_without_a_tray_uses_the_window(qtbot, qapp, monkeypatch):
 
 
 _KEEP: list = []
+
+
+def _captions_module():
+    """The real gui.captions_window when it is there; until then a stand-in
+    with the agreed interface, so the tray's wiring is tested either way."""
+    try:
+        import gui.captions_window as real
+        return real
+    except ImportError:
+        from PySide6.QtCore import Signal
+        from PySide6.QtWidgets import QWidget
+
+        class CaptionsWindow(QWidget):
+            listening_changed = Signal(bool)
+            error = Signal(str)
+
+            def __init__(self, service_url, parent=None):
+                super().__init__(parent)
+                self.service_url = service_url
+                self._listening = False
+
+            def start_captions(self):
+                self._listening = True
+                self.listening_changed.emit(True)
+
+            def stop_captions(self):
+                self._listening = False
+                self.listening_changed.emit(False)
+
+            def is_listening(self):
+                return self._listening
+
+        return types.SimpleNamespace(CaptionsWindow=CaptionsWindow)
+
+
+def _tray_app(qapp, monkeypatch, use_tray):
+    from gui.tray_app import TrayApp
+
+    monkeypatch.setenv("ASR_TRAY_INSTANCE", "t" + uuid.uuid4().hex[:11])
+    opts = types.SimpleNamespace(model=None, device=None, no_start=True, no_tray=False)
+    app = TrayApp(qapp, opts, use_tray=use_tray, exit_hard=lambda code: None)
+    _KEEP.append(app)
+    return app
+
+
+def test_live_captions_window_is_single_and_drives_the_listening_icon(qtbot, qapp, monkeypatch):
+    import sys
+
+    module = _captions_module()
+    monkeypatch.setitem(sys.modules, "gui.captions_window", module)
+    app = _tray_app(qapp, monkeypatch, use_tray=True)
+    app.controls["captions"].trigger()
+    window = app.captions
+    assert isinstance(window, module.CaptionsWindow) and window.isVisible()
+    qtbot.addWidget(window)
+    app.controls["captions"].trigger()
+    assert app.captions is window, "one captions window per tray"
+    assert app.service_url() is None, "no URL while the service is not running"
+    app.ui.set_state("running")
+    window.listening_changed.emit(True)
+    assert app.ui.current_icon_name() == "listening"
+    window.listening_changed.emit(False)
+    assert app.ui.current_icon_name() == "running"
+
+
+def test_live_captions_unavailable_is_said_in_a_sentence(qtbot, qapp, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gui.captions_window", None)  # import fails
+    app = _tray_app(qapp, monkeypatch, use_tray=False)
+    qtbot.addWidget(app.ui)
+    app.controls["captions"].trigger()
+    assert app.captions is None
+    text = app.message_box.text()
+    assert text.startswith("Live captions are not available") and "reinstall" in text
+    app.message_box.close()
