@@ -35,6 +35,9 @@ BORDER_SECONDS = 0.15         # word times closer than this to the context's end
 MERGE_GAP_SECONDS = 2.0       # speech closer than this is decoded in one piece
 
 PCM_FORMATS = ("pcm16", "pcm", "pcm_s16le", "s16le")
+# Ogg and WebM/Matroska: "opus" audio in a container is a file, anything else
+# is the node's packet stream (see decode_opus_packets).
+CONTAINER_MAGIC = (b"OggS", b"\x1a\x45\xdf\xa3")
 FILE_FORMATS = ("wav", "mp3", "flac", "ogg", "opus", "webm", "m4a", "mp4", "aac")
 
 
@@ -133,10 +136,47 @@ def decode(engine, data: bytes, audio_format: str, sample_rate: int) -> np.ndarr
         from service.pcm import pcm16_to_float
 
         return pcm16_to_float(data, sample_rate)
+    if fmt == "opus" and not data.startswith(CONTAINER_MAGIC):
+        return decode_opus_packets(data)
     if fmt in FILE_FORMATS:
         return engine.decode_file(data)
     raise BadInput(f"The audio_format '{audio_format}' is not supported. Use 'pcm16' (raw 16-bit "
                    f"little-endian mono PCM) or an encoded file: {', '.join(FILE_FORMATS)}.")
+
+
+def decode_opus_packets(data: bytes) -> np.ndarray:
+    """The node's Opus stream: packets, each preceded by its length as a
+    little-endian uint16, no container. Decoded with libopus through PyAV."""
+    packets, pos = [], 0
+    while pos < len(data):
+        size = int.from_bytes(data[pos:pos + 2], "little")
+        if pos + 2 > len(data) or size == 0 or pos + 2 + size > len(data):
+            raise BadInput("The opus audio is not a sequence of length-prefixed Opus packets "
+                           f"(at byte {pos} of {len(data)}: each packet must follow its length as "
+                           "a 2-byte little-endian number). Send Ogg/WebM Opus files as they are, "
+                           "or the packets framed that way.")
+        packets.append(data[pos + 2:pos + 2 + size])
+        pos += 2 + size
+    import av
+
+    try:
+        decoder = av.CodecContext.create("opus", "r")
+        decoder.sample_rate = 48000
+        decoder.layout = "mono"
+        to_16k = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        chunks = []
+        for packet in [*packets, None]:
+            frames = decoder.decode(av.Packet(packet) if packet is not None else None)
+            for frame in frames:
+                chunks += [f.to_ndarray().reshape(-1) for f in to_16k.resample(frame)]
+        chunks += [f.to_ndarray().reshape(-1) for f in to_16k.resample(None)]
+    except (av.FFmpegError, ValueError) as exc:
+        raise BadInput(f"The Opus packets could not be decoded ({exc}). Send packets made by an "
+                       "Opus encoder, each after its 2-byte little-endian length.") from None
+    audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    if audio.size == 0:
+        raise BadInput("The Opus packets decoded to no audio samples.")
+    return audio
 
 
 def speech_probabilities(vad, audio: np.ndarray, lead: np.ndarray | None) -> np.ndarray:

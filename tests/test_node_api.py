@@ -96,7 +96,31 @@ def check_sentence(resp: httpx.Response, status: int | tuple) -> str:
     return message
 
 
+def opus_packets(pcm16: bytes, rate: int = 16000) -> bytes:
+    """What the node sends as "opus": libopus packets, each after its length
+    as a little-endian uint16 (encoded here with PyAV's libopus)."""
+    import av
+    import numpy as np
+
+    samples = np.frombuffer(pcm16, "<i2")
+    enc = av.CodecContext.create("libopus", "w")
+    enc.sample_rate, enc.layout, enc.format, enc.bit_rate = rate, "mono", "s16", 24000
+    enc.open()
+    packets = []
+    for i in range(0, samples.size - enc.frame_size + 1, enc.frame_size):
+        frame = av.AudioFrame.from_ndarray(samples[i:i + enc.frame_size].reshape(1, -1),
+                                           format="s16", layout="mono")
+        frame.sample_rate, frame.pts = rate, i
+        packets += [bytes(p) for p in enc.encode(frame)]
+    packets += [bytes(p) for p in enc.encode(None)]
+    return b"".join(len(p).to_bytes(2, "little") + p for p in packets)
+
+
 def encode_speech(wav: Path, audio_format: str, sample_rate: int) -> str:
+    if audio_format == "opus":
+        raw = subprocess.run(["sox", str(wav), "-t", "raw", "-r", "16000", "-e", "signed",
+                              "-b", "16", "-c", "1", "-"], check=True, capture_output=True).stdout
+        return base64.b64encode(opus_packets(raw)).decode()
     if audio_format == "pcm16":
         raw = subprocess.run(["sox", str(wav), "-t", "raw", "-r", str(sample_rate), "-e", "signed",
                               "-b", "16", "-c", "1", "-"], check=True, capture_output=True).stdout
@@ -137,7 +161,7 @@ def test_recorded_node_requests_get_every_field(service, speech_files, tmp_path)
         english_only = not multilingual(client)
 
         names = sorted(p.name for p in FIXTURES.glob("utterance_*.json"))
-        assert len(names) >= 8, names
+        assert len(names) >= 9, names
         for name in names:
             body, key = load_request(name, speech_files)
             resp = client.post("/utterance", json=body)
@@ -210,6 +234,10 @@ BAD_REQUESTS = [
     ("empty audio", {"audio": ""}, 400, "empty"),
     ("corrupt wav", {"audio": base64.b64encode(b"RIFF....WAVEfmt garbage" * 50).decode(),
                      "audio_format": "wav"}, 400, "decoded"),
+    ("opus packets cut short", {"audio": base64.b64encode(b"\x40\x00" + bytes(10)).decode(),
+                                "audio_format": "opus"}, 400, "length-prefixed"),
+    ("opus garbage", {"audio": base64.b64encode(b"\x03\x00\xff\xff\xff" * 20).decode(),
+                      "audio_format": "opus"}, 400, "opus"),
     ("unknown language", {"src_lang": "xx-klingon"}, 400, "language"),
     ("temperature out of range", {"temperature": 5.0}, 400, "temperature"),
     ("missing job_id", {"job_id": None}, 422, "job_id"),
@@ -353,3 +381,33 @@ def test_node_spawns_the_service_on_a_fixed_port_and_stops_it_its_way(
     # helper carry this test's runtime dir like everything the service started.
     left = procs.wait_tree_gone(str(runtime_dir), 1.0)
     assert left == [], f"survivors after the node stopped the service: {[p.pid for p in left]}"
+
+
+def test_with_a_multilingual_model_other_languages_are_served(tmp_path, speech_files):
+    """Opt-in: ASR_TRAY_TEST_MULTILINGUAL_MODEL names a multilingual CTranslate2
+    model directory (e.g. Systran's faster-whisper base, see docs/replacing-the-node.md).
+    The bundled tiny.en answers these requests with a 400, tested above."""
+    model = os.environ.get("ASR_TRAY_TEST_MULTILINGUAL_MODEL")
+    if not model:
+        pytest.skip("set ASR_TRAY_TEST_MULTILINGUAL_MODEL to a multilingual model directory to "
+                    "run the zh/ja/ko requests against it")
+    svc = start_service(tmp_path, "--model", model)
+    try:
+        with httpx.Client(base_url=svc.url, timeout=300) as client:
+            assert multilingual(client)
+            for name, lang in (("utterance_zh_detector.json", "zh"), ("utterance_ja.json", "ja"),
+                               ("utterance_ko.json", "ko")):
+                body, _ = load_request(name, speech_files)
+                resp = client.post("/utterance", json=body)
+                assert resp.status_code == 200, resp.text
+                out = resp.json()
+                check_utterance(out)
+                assert out["language"] == lang and out["language_probabilities"] is None
+            body, key = load_request("utterance_auto_pcm16.json", speech_files)
+            out = client.post("/utterance", json=body).json()
+            check_utterance(out)
+            probs = out["language_probabilities"]
+            assert out["language"] == "en" and max(probs, key=probs.get) == "en", out
+            assert speech.wer(speech.SENTENCES[key][2], out["text"]) <= MAX_WER
+    finally:
+        svc.stop()
