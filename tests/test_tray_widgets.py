@@ -260,3 +260,19 @@ def test_live_captions_unavailable_is_said_in_a_sentence(qtbot, qapp, monkeypatc
     text = app.message_box.text()
     assert text.startswith("Live captions are not available") and "reinstall" in text
     app.message_box.close()
+
+
+def test_the_tray_never_imports_the_model_stack():
+    import subprocess
+    import sys
+
+    code = ("import sys, pkgutil, importlib, gui\n"
+            "for m in pkgutil.iter_modules(gui.__path__):\n"
+            "    if m.name not in ('__main__', 'captions_window', 'capture', 'stream_client'):\n"
+            "        importlib.import_module('gui.' + m.name)\n"
+            "print(sorted(k for k in sys.modules if k.split('.')[0] in "
+            "('torch', 'ctranslate2', 'faster_whisper', 'onnxruntime')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
