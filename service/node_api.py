@@ -17,7 +17,7 @@ from typing import Any, Literal
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
-from service import languages
+from service import languages, utterance
 from service.errors import BadInput, Busy, ServiceError
 from service.pcm import check_rate
 
@@ -137,6 +137,9 @@ def worker_message(req: UtteranceRequest, max_bytes: int) -> dict:
     sample_rate = 16000 if req.sample_rate is None else req.sample_rate
     check_rate(sample_rate)
     data = decode_base64(req.audio, max_bytes)
+    if (req.audio_format or "pcm16").strip().lower() in utterance.PCM_FORMATS:
+        # Refused here, before a too long recording is resampled in the worker.
+        utterance.check_length(len(data) / 2 / sample_rate)
     try:
         if req.src_lang.strip().lower() == "auto":
             language = languages.normalize(req.language)

@@ -32,6 +32,7 @@ CONTEXT_SECONDS = 2.0
 TEXT_CONTEXT_CHARS = 400      # Whisper uses at most ~224 prompt tokens anyway
 CONTEXT_END_WORDS = 1         # "the" and "a" end too many texts to count as a repeat
 BORDER_SECONDS = 0.15         # word times closer than this to the context's end are unsure
+MAX_SECONDS = 600             # an utterance, not a recording: those go to /v1/audio/transcriptions
 MERGE_GAP_SECONDS = 2.0       # speech closer than this is decoded in one piece
 
 PCM_FORMATS = ("pcm16", "pcm", "pcm_s16le", "s16le")
@@ -130,18 +131,31 @@ def check_model_can(engine, options: dict) -> None:
 
 def decode(engine, data: bytes, audio_format: str, sample_rate: int) -> np.ndarray:
     fmt = audio_format.strip().lower()
+    if fmt not in PCM_FORMATS and fmt not in FILE_FORMATS:
+        raise BadInput(f"The audio_format '{audio_format}' is not supported. Use 'pcm16' (raw "
+                       "16-bit little-endian mono PCM) or an encoded file: "
+                       f"{', '.join(FILE_FORMATS)}.")
     if not data:
         raise BadInput("The audio is empty: send at least a fraction of a second of sound.")
     if fmt in PCM_FORMATS:
-        from service.pcm import pcm16_to_float
+        from service.pcm import check_rate, pcm16_to_float
 
+        check_rate(sample_rate)
+        check_length(len(data) / 2 / sample_rate)
         return pcm16_to_float(data, sample_rate)
     if fmt == "opus" and not data.startswith(CONTAINER_MAGIC):
-        return decode_opus_packets(data)
-    if fmt in FILE_FORMATS:
-        return engine.decode_file(data)
-    raise BadInput(f"The audio_format '{audio_format}' is not supported. Use 'pcm16' (raw 16-bit "
-                   f"little-endian mono PCM) or an encoded file: {', '.join(FILE_FORMATS)}.")
+        audio = decode_opus_packets(data)
+    else:
+        audio = engine.decode_file(data)
+    check_length(audio.size / SAMPLE_RATE)
+    return audio
+
+
+def check_length(seconds: float) -> None:
+    if seconds > MAX_SECONDS:
+        raise BadInput(f"The utterance is {seconds:.0f} s long; /utterance takes at most "
+                       f"{MAX_SECONDS} s. Send shorter utterances, or send long recordings to "
+                       "/v1/audio/transcriptions.")
 
 
 def decode_opus_packets(data: bytes) -> np.ndarray:

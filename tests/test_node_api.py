@@ -238,6 +238,7 @@ BAD_REQUESTS = [
                                 "audio_format": "opus"}, 400, "length-prefixed"),
     ("opus garbage", {"audio": base64.b64encode(b"\x03\x00\xff\xff\xff" * 20).decode(),
                       "audio_format": "opus"}, 400, "opus"),
+    ("utterance too long", {"audio": pcm_b64(601, 0), "sample_rate": 16000}, 400, "at most"),
     ("unknown language", {"src_lang": "xx-klingon"}, 400, "language"),
     ("temperature out of range", {"temperature": 5.0}, 400, "temperature"),
     ("missing job_id", {"job_id": None}, 422, "job_id"),
@@ -411,3 +412,33 @@ def test_with_a_multilingual_model_other_languages_are_served(tmp_path, speech_f
             assert speech.wer(speech.SENTENCES[key][2], out["text"]) <= MAX_WER
     finally:
         svc.stop()
+
+
+def _seg(*words):
+    """A segment as engine.transcribe returns it with word times."""
+    return {"id": 0, "seek": 0, "start": words[0][1], "end": words[-1][2],
+            "text": "".join(w for w, _, _ in words), "tokens": [], "temperature": 0.0,
+            "avg_logprob": -0.3, "compression_ratio": 1.0, "no_speech_prob": 0.01,
+            "words": [{"word": w, "start": s, "end": e, "probability": 0.9} for w, s, e in words]}
+
+
+def test_words_heard_in_the_context_audio_are_not_returned_twice():
+    from service.utterance import drop_context
+
+    previous = "The quick brown fox jumped over the lazy dog."
+    # Whisper repeated the context's words: cut after the repeat of "dog".
+    out = drop_context([_seg((" lazy", 1.1, 1.4), (" dog.", 1.4, 1.9), (" I", 2.2, 2.3),
+                             (" like", 2.3, 2.6))], 2.0, previous)
+    assert out[0]["text"] == " I like" and out[0]["start"] == pytest.approx(0.2)
+    assert "words" not in out[0] and out[0]["end"] == pytest.approx(0.6)
+    # Whisper skipped the context and pulled the first new word back into it: keep it.
+    out = drop_context([_seg((" The", 1.68, 2.16), (" weather", 2.16, 2.58))], 2.0,
+                       "I like to eat apples and bananas in the morning.")
+    assert out[0]["text"] == " The weather" and out[0]["start"] == 0.0
+    # The context heard differently this time: words ending well inside it go.
+    out = drop_context([_seg((" lazy", 1.1, 1.4), (" nod.", 1.4, 1.8)),
+                        _seg((" I", 2.2, 2.3), (" like", 2.3, 2.6))], 2.0, previous)
+    assert [s["text"] for s in out] == [" I like"] and out[0]["id"] == 0
+    # No context: segments as they are, without the word list.
+    out = drop_context([_seg((" hello", 0.0, 0.5))], 0.0, "")
+    assert out[0]["text"] == " hello" and "words" not in out[0]
