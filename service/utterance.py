@@ -71,7 +71,11 @@ def handle(engine, msg: dict) -> dict:
     carried = state.get("vad") if context is None else None
     speech, speaking_at_end = find_speech(engine.vad, full, carried, VAD)
 
-    own = [[max(0, s - n_ctx), e - n_ctx] for s, e in speech if e - n_ctx > max(0, s - n_ctx)]
+    # Speech of this utterance, in its own sample indices; the context's last
+    # speech reaching in by no more than its padding is not speech of ours.
+    pad = SAMPLE_RATE * VAD.pad_ms // 1000
+    own = [[max(0, s - n_ctx), e - n_ctx] for s, e in speech
+           if e - n_ctx > (pad if s < n_ctx else 0)]
     result = {"text": "", "segments": [], "language": None, "language_probability": None,
               "language_probabilities": None, "duration": round(audio.size / SAMPLE_RATE, 3),
               "vad_segments": own,
