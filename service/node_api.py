@@ -31,7 +31,8 @@ class UtteranceRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     job_id: str
-    src_lang: str = Field("auto", description="'auto' detects the language (or takes `language`).")
+    src_lang: str | None = Field("auto", description="'auto' (or null) detects the language, "
+                                 "or takes `language`.")
     audio: str = Field(..., description="Base64 of the audio bytes.")
     audio_format: str | None = Field("pcm16", description="'pcm16' (raw 16-bit LE mono) or an "
                                      "encoded file: wav, mp3, flac, ogg, opus, webm, m4a.")
@@ -141,7 +142,7 @@ def worker_message(req: UtteranceRequest, max_bytes: int) -> dict:
         # Refused here, before a too long recording is resampled in the worker.
         utterance.check_length(len(data) / 2 / sample_rate)
     try:
-        if req.src_lang.strip().lower() == "auto":
+        if (req.src_lang or "auto").strip().lower() == "auto":
             language = languages.normalize(req.language)
         else:
             language = languages.normalize(req.src_lang)

@@ -187,6 +187,16 @@ def test_recorded_node_requests_get_every_field(service, speech_files, tmp_path)
             assert resp.status_code == 200 and resp.json() == {"status": "ok"}, resp.text
         assert client.post("/reset").json() == {"status": "ok"}  # the node may send no body
 
+        # Optional fields sent as null mean their defaults.
+        body, key = load_request("utterance_minimal.json", speech_files)
+        nulls = dict(body, src_lang=None, audio_format=None, sample_rate=None, task=None,
+                     beam_size=None, use_context_buffer=None, use_text_context=None,
+                     padding_ms=None, temperature=None, trace_id=None)
+        resp = client.post("/utterance", json=nulls)
+        assert resp.status_code == 200, resp.text
+        check_utterance(resp.json())
+        assert speech.wer(speech.SENTENCES[key][2], resp.json()["text"]) <= MAX_WER
+
         # Silence is no speech: empty text, no segments, no VAD segments, no hallucination.
         resp = client.post("/utterance", json={"job_id": "silence", "src_lang": "auto",
                                                "audio": pcm_b64(1.5)})
