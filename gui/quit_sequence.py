@@ -91,6 +91,10 @@ class QuitSequence(QObject):
             linger = max(0, min(NOTICE_LINGER_MS, left_ms))
         QTimer.singleShot(linger, self._finish)
 
+    def mark_finished(self) -> None:
+        """The cleanup was done elsewhere (teardown): stand the watchdog down."""
+        self._finished.set()
+
     def _finish(self) -> None:
         self._finished.set()
         self.done.emit(self.report)

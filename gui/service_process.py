@@ -153,6 +153,18 @@ class ServiceProcess(QObject):
         if self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning:
             self._proc.kill()
 
+    def stop_blocking(self, grace_ms: int = 800, kill_wait_ms: int = 500) -> None:
+        """For teardown only, when the event loop is already gone: close the
+        lifeline, wait `grace_ms`, then SIGKILL and wait `kill_wait_ms`."""
+        proc = self._proc
+        if proc is None or proc.state() == QProcess.ProcessState.NotRunning:
+            return
+        self._set_state(State.STOPPING)
+        proc.closeWriteChannel()
+        if not proc.waitForFinished(grace_ms):
+            proc.kill()
+            proc.waitForFinished(kill_wait_ms)
+
     def is_alive(self) -> bool:
         return self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning
 

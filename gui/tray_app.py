@@ -37,9 +37,12 @@ CAPTIONS_UNAVAILABLE = ("Live captions are not available in this installation ({
 
 class TrayApp(QObject):
     def __init__(self, app: QApplication, opts, single=None, use_tray: bool | None = None,
-                 exit_hard=os._exit):
+                 exit_hard=os._exit, end_loop=None):
         super().__init__()
         self.app = app
+        # exit(), not quit(): Qt 6's quit() first asks every window to close,
+        # and the fallback window refuses (closing it means "quit").
+        self.end_loop = end_loop or (lambda: app.exit(0))
         self.opts = opts
         self.single = single
         self.instance = markers.current_instance() or ""
@@ -89,9 +92,7 @@ class TrayApp(QObject):
         self.leftovers.finished.connect(self._on_leftovers_report)
         self.leftovers.busy_changed.connect(lambda busy: a["leftovers"].setEnabled(
             not busy and not self.quit_sequence.started_at))
-        # exit(), not quit(): Qt 6's quit() first asks every window to close,
-        # and the fallback window refuses (closing it means "quit").
-        self.quit_sequence.done.connect(lambda _report: self.app.exit(0))
+        self.quit_sequence.done.connect(lambda _report: self.end_loop())
 
         self.app.aboutToQuit.connect(self.final_cleanup)
         self.app.commitDataRequest.connect(lambda _mgr: self.quit("session end"))
@@ -258,15 +259,10 @@ class TrayApp(QObject):
         if self.quit_sequence.started_at is None:
             log.info("the event loop ended without our quit: cleaning up now")
         self.poller.stop()
-        if self.service.is_alive():
-            proc = self.service._proc
-            proc.closeWriteChannel()
-            if not proc.waitForFinished(800):
-                proc.kill()
-                proc.waitForFinished(500)
+        self.service.stop_blocking()
         report = sweep(self.instance)
         log.info("final cleanup: %s", report.sentence())
-        self.quit_sequence._finished.set()
+        self.quit_sequence.mark_finished()
 
     # ------------------------------------------------------------ messages
     def notify(self, title: str, message: str, error: bool = False) -> None:

@@ -172,3 +172,31 @@ def test_quit_watchdog_kills_and_exits_when_cleanup_stalls(qtbot, instance):
     qtbot.waitUntil(lambda: exited == [1], timeout=3000)
     qtbot.waitUntil(lambda: not sp.is_alive(), timeout=3000)
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_about_to_quit_without_our_quit_still_cleans_up(qtbot, qapp, instance):
+    """A session manager may end the loop itself: aboutToQuit then runs the
+    cleanup synchronously (the loop is gone), bounded."""
+    import types
+
+    from gui.tray_app import TrayApp
+
+    opts = types.SimpleNamespace(model=None, device=None, no_start=False, no_tray=False)
+    app = TrayApp(qapp, opts, use_tray=False, exit_hard=lambda code: None,
+                  end_loop=lambda: None)  # pytest-qt's app must keep its loop
+    _KEEP.append(app)
+    qtbot.addWidget(app.ui)
+    with qtbot.waitSignal(app.service.state_changed, timeout=READY_S,
+                          check_params_cb=lambda s: s == "running"):
+        app.start(signals=False)
+    assert len(tree_of(instance)) >= 2
+    t0 = time.monotonic()
+    app.final_cleanup()
+    assert time.monotonic() - t0 < 2.5
+    assert tree_of(instance) == []
+    assert app.quit_sequence.finished
+    app.final_cleanup()  # idempotent
+    app.poller._thread.join(3)
+
+
+_KEEP: list = []

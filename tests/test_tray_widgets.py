@@ -169,7 +169,8 @@ def test_tray_app_without_a_tray_uses_the_window(qtbot, qapp, monkeypatch):
 
     monkeypatch.setenv("ASR_TRAY_INSTANCE", "t" + uuid.uuid4().hex[:11])
     opts = types.SimpleNamespace(model=None, device=None, no_start=True, no_tray=False)
-    app = TrayApp(qapp, opts, use_tray=None, exit_hard=lambda code: None)
+    app = TrayApp(qapp, opts, use_tray=None, exit_hard=lambda code: None,
+                  end_loop=lambda: None)  # pytest-qt's app must keep its loop
     _KEEP.append(app)  # its threads may still emit after the test: it lives on, as in the app
     assert app.mode == "window"  # offscreen has no system tray
     with qtbot.waitSignal(app.leftovers.found_at_startup, timeout=20000):
@@ -224,7 +225,8 @@ def _tray_app(qapp, monkeypatch, use_tray):
 
     monkeypatch.setenv("ASR_TRAY_INSTANCE", "t" + uuid.uuid4().hex[:11])
     opts = types.SimpleNamespace(model=None, device=None, no_start=True, no_tray=False)
-    app = TrayApp(qapp, opts, use_tray=use_tray, exit_hard=lambda code: None)
+    app = TrayApp(qapp, opts, use_tray=use_tray, exit_hard=lambda code: None,
+                  end_loop=lambda: None)  # pytest-qt's app must keep its loop
     _KEEP.append(app)
     return app
 
