@@ -23,7 +23,9 @@ from tests.support.service_proc import start_service
 FIXTURES = Path(__file__).parent / "fixtures" / "node"
 NODE_SCRIPT = Path(__file__).parent / "node" / "node_asr_client.js"
 TOKEN = "node-api-test-token"
-MAX_WER = 0.45   # tiny.en on espeak voices: 0-0.42 measured on these sentences, plain transcription
+# tiny.en on espeak speech (plain transcription, measured): fox 0.11, apples 0,
+# train 0; weather (en+f3) 0.42, so it is only sent where the answer is a 400.
+MAX_WER = 0.35
 
 UTTERANCE_FIELDS = ("text", "segments", "language", "language_probability",
                     "language_probabilities", "duration", "vad_segments")
@@ -320,14 +322,14 @@ def test_stream_state_survives_a_worker_restart_and_reset_clears_what_it_names(
             assert resp.status_code == 200 and resp.json()["status"] == "ok", resp.text
             assert resp.json()["worker_pid"] != old_pid
 
-            third = say("weather")
+            third = say("train")
             assert 0 < third["context"]["audio_seconds"] <= 2.0, "audio context lost in restart"
             assert third["context"]["text"] == second["text"], "text context lost in restart"
-            assert speech.wer(speech.SENTENCES["weather"][2], third["text"]) <= MAX_WER
+            assert speech.wer(speech.SENTENCES["train"][2], third["text"]) <= MAX_WER
 
             assert client.post("/reset", json={"reset_vad": False, "reset_context": True,
                                                "reset_text_context": False}).json() == {"status": "ok"}
-            fourth = say("train")
+            fourth = say("apples")
             assert fourth["context"]["audio_seconds"] == 0.0
             assert fourth["context"]["text"] == third["text"]
             assert fourth["context"]["vad_carried"] is True
