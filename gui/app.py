@@ -69,9 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         if single_instance.send("show"):
             log.info("ASR Tray is already running: asked it to show its Status window")
             return 0
-        print("ASR Tray seems to be running already (its lock is held) but does not answer. "
-              f"If no ASR Tray is running, delete {single.lock.fileName()} and start it again.",
-              file=sys.stderr)
+    if single.server is None and not single.take_over_if_stale():
+        text = ("ASR Tray seems to be running already (its lock is held) but does not answer. "
+                f"If no ASR Tray is running, delete {single.lock.fileName()} and start it again.")
+        print(text, file=sys.stderr)
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.warning(None, "ASR Tray", text)  # a gui-script has no visible stderr
         return 1
     reg = registry.Registration("tray", argv=argv)
     tray_app = TrayApp(app, opts, single)

@@ -48,6 +48,21 @@ def send(message: str, name: str | None = None, wait_s: float = FIRST_STARTING_W
         time.sleep(0.1)
 
 
+def holder_is_a_tray(pid: int) -> bool:
+    import psutil
+
+    from service import markers
+    from service.processes import read_markers
+
+    try:
+        m = read_markers(psutil.Process(pid))
+    except psutil.Error:
+        return False
+    if m is None:
+        return False
+    return m.role == "tray" and m.runtime_dir == os.environ.get(markers.RUNTIME_DIR)
+
+
 class SingleInstance(QObject):
     message = Signal(str)
 
@@ -70,6 +85,20 @@ class SingleInstance(QObject):
             log.warning("cannot listen on %s: %s", self.name, self.server.errorString())
         self.server.newConnection.connect(self._on_connection)
         return True
+
+    def take_over_if_stale(self) -> bool:
+        """The lock is held but nobody answers. QLockFile calls a lock live when
+        its pid runs a program of the same name (any python), and the lock
+        lives in a state dir that survives reboots, where pids are reused. So
+        ask our own markers: only a live process with ASR_TRAY_ROLE=tray of our
+        runtime dir holds the lock for real. Returns True when we claimed it."""
+        info = self.lock.getLockInfo()  # PySide6: (pid, hostname, appname), or False
+        pid = info[0] if isinstance(info, tuple) and info else 0
+        if pid and holder_is_a_tray(pid):
+            return False
+        log.warning("the tray lock names pid %s, which is no tray: taking the lock over", pid)
+        self.lock.removeStaleLockFile()
+        return self.claim()
 
     def release(self) -> None:
         for sock in list(self._clients):

@@ -200,3 +200,18 @@ def test_about_to_quit_without_our_quit_still_cleans_up(qtbot, qapp, instance):
 
 
 _KEEP: list = []
+
+
+def test_a_service_that_dies_is_an_error_and_takes_its_worker(qtbot, service_process, instance):
+    sp = service_process
+    start_running(qtbot, sp)
+    worker = psutil.Process(sp.worker_pid)
+    with qtbot.waitSignal(sp.failed, timeout=5000) as failed:
+        os.kill(sp.pid, 9)
+    assert failed.args[0].startswith("The ASR service stopped unexpectedly (exit code")
+    assert "Start" in failed.args[0] and str(sp.log_path) in failed.args[0]
+    assert sp.state == State.ERROR and sp.url is None
+    psutil.wait_procs([worker], timeout=3)
+    assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+    assert sp.start(), "Start works from the error state"
+    qtbot.waitUntil(lambda: sp.state == State.RUNNING, timeout=READY_S)

@@ -278,3 +278,32 @@ def test_the_tray_never_imports_the_model_stack():
                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_lock_naming_a_process_that_is_no_tray_is_taken_over(qtbot, runtime_dir):
+    """After a reboot the pid in an old lock file (in a state dir, not tmpfs)
+    may belong to any python program, and QLockFile would call the lock live.
+    Our markers say that process is no tray."""
+    import subprocess
+    import sys
+
+    from PySide6.QtCore import QSysInfo
+
+    from service.processes import read_markers
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        proc = psutil.Process(other.pid)
+        assert read_markers(proc) is None
+        exe = os.path.basename(os.path.realpath(f"/proc/{other.pid}/exe"))
+        # the lock file a tray with this pid would have left (Qt's format), no flock held
+        (runtime_dir / "tray.lock").write_text(f"{other.pid}\n{exe}\n{QSysInfo.machineHostName()}\n")
+        single = SingleInstance()
+        assert not single.claim(), "QLockFile alone takes the lock for live"
+        assert not send("show", wait_s=0.3)
+        assert single.take_over_if_stale()
+        assert single.server is not None and single.server.isListening()
+        single.release()
+    finally:
+        other.kill()
+        other.wait()

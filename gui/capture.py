@@ -1,0 +1,259 @@
+"""Microphone capture: a device list people recognise, and 16 kHz mono PCM.
+
+The PortAudio callback only copies the block into a queue and updates the
+level: it never waits for the network or the UI. Conversion (channel mix,
+resampling from the device's own rate) happens in the reader's thread.
+
+PortAudio lists devices once, when it is initialised; a microphone plugged
+in later, or one that came back, is only seen after a re-initialisation,
+which `list_input_devices(rescan=True)` and `Capture.start` do while no
+stream is open. That is what makes capture resumable without restarting the
+app.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger("asr.capture")
+
+TARGET_RATE = 16000
+QUEUE_BLOCKS = 400          # ~10-20 s of audio at usual block sizes: the network side may lag
+SILENT_DEVICE_S = 3.0       # an open stream that delivers nothing this long has gone away
+
+# Host APIs in the order their copy of a duplicated device is kept: the
+# modern one first (Windows lists one microphone under four APIs).
+_HOSTAPI_RANK = ("Windows WASAPI", "Core Audio", "PulseAudio", "ALSA", "JACK Audio Connection Kit",
+                 "Windows DirectSound", "MME", "Windows WDM-KS", "OSS")
+# ALSA's plugin pseudo-devices: none of them is a microphone a person picks.
+_ALSA_PLUMBING = re.compile(r"^(sysdefault|dmix|dsnoop|front|rear|center_lfe|side|surround\d*|"
+                            r"iec958|spdif|hdmi|modem|phoneline|lavrate|samplerate|speexrate|"
+                            r"upmix|vdownmix|jack|oss|null)(:|$)", re.I)
+_MME_NAME_LIMIT = 31        # MME cuts names at 31 characters
+
+_pa_lock = threading.Lock()  # PortAudio (re)initialisation vs. opening a stream
+
+
+class CaptureError(Exception):
+    """A sentence for the user: what failed, why, what to do."""
+
+
+@dataclass(frozen=True)
+class InputDevice:
+    key: str            # survives rescans (PortAudio indices do not)
+    label: str          # what the picker shows
+    name: str           # PortAudio's name, with its host API below
+    hostapi: str
+    index: int          # valid for the listing it came from
+    channels: int
+    rate: float
+    is_default: bool
+
+
+def _sd():
+    try:
+        import sounddevice
+    except OSError as exc:   # the PortAudio library itself is missing
+        raise CaptureError(f"Audio capture is not available: the PortAudio library could not be "
+                           f"loaded ({exc}). Install PortAudio (libportaudio2 on Debian/Ubuntu), "
+                           "then start captions again.") from None
+    return sounddevice
+
+
+def _pretty(name: str, hostapi: str) -> str:
+    if hostapi == "ALSA":
+        name = re.sub(r"\s*\(hw:\d+,\d+\)$", "", name)
+        if name == "default":
+            return "System default"
+        if name == "pulse":
+            return "PulseAudio sound server"
+    return name.strip()
+
+
+def _same_device(a: str, b: str) -> bool:
+    a, b = a.strip().lower(), b.strip().lower()
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= _MME_NAME_LIMIT - 1 and long_.startswith(short)
+
+
+def list_input_devices(rescan: bool = False) -> list[InputDevice]:
+    """Input devices, duplicates across host APIs collapsed, the default first
+    and marked. Raises CaptureError when PortAudio cannot list anything."""
+    sd = _sd()
+    with _pa_lock:
+        try:
+            if rescan:
+                sd._terminate()
+                sd._initialize()
+            apis = sd.query_hostapis()
+            devices = sd.query_devices()
+            default_in = sd.default.device[0]
+        except Exception as exc:
+            raise CaptureError(f"The list of audio devices could not be read ({exc}). Check that "
+                               "the sound system is running, then refresh the list.") from None
+    if default_in is None or default_in < 0:
+        default_in = next((a["default_input_device"] for a in apis
+                           if a.get("default_input_device", -1) >= 0), -1)
+    rank = {name: i for i, name in enumerate(_HOSTAPI_RANK)}
+    found: list[InputDevice] = []
+    for d in devices:
+        if d["max_input_channels"] < 1:
+            continue
+        api = apis[d["hostapi"]]["name"]
+        if api == "ALSA" and _ALSA_PLUMBING.match(d["name"]):
+            continue
+        found.append(InputDevice(key=f"{api}|{d['name']}", label=_pretty(d["name"], api),
+                                 name=d["name"], hostapi=api, index=d["index"],
+                                 channels=d["max_input_channels"], rate=d["default_samplerate"],
+                                 is_default=d["index"] == default_in))
+    found.sort(key=lambda x: (not x.is_default, rank.get(x.hostapi, 99)))
+    kept: list[InputDevice] = []
+    for dev in found:
+        twin = next((k for k in kept if _same_device(k.label, dev.label)), None)
+        if twin is None:
+            kept.append(dev)
+    return [InputDevice(**{**vars(d), "label": d.label + " (default)"}) if d.is_default else d
+            for d in kept]
+
+
+class Resampler:
+    """Linear interpolation that carries its phase across blocks (no clicks
+    at block edges); plenty for speech, whose useful band ends at 8 kHz."""
+
+    def __init__(self, rate: float):
+        self.step = float(rate) / TARGET_RATE
+        self.pos = 0.0
+        self.prev = np.zeros(0, np.float32)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if abs(self.step - 1.0) < 1e-9:
+            return x
+        buf = np.concatenate([self.prev, x])
+        last = buf.size - 1
+        if last < 1 or self.pos > last:
+            self.prev = buf
+            return np.zeros(0, np.float32)
+        n = int((last - self.pos) // self.step) + 1
+        out = np.interp(self.pos + self.step * np.arange(n), np.arange(buf.size), buf)
+        self.pos += self.step * n
+        keep = min(int(self.pos), last)
+        self.prev = buf[keep:]
+        self.pos -= keep
+        return out.astype(np.float32)
+
+
+class Capture:
+    """One open input stream. `read()` gives 16 kHz mono s16le bytes."""
+
+    def __init__(self):
+        self.device: InputDevice | None = None
+        self.level = 0.0                 # 0..1, for a meter (dBFS mapped from -60..0)
+        self.dropped = 0                 # blocks lost because nobody read them in time
+        self.started_at: float | None = None
+        self._q: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
+        self._stream = None
+        self._resample: Resampler | None = None
+        self._failure: str | None = None
+        self._stopping = False
+        self._last_block = 0.0
+
+    # ------------------------------------------------------------ open / close
+    def start(self, device: InputDevice | None) -> InputDevice:
+        """Open `device` (None: the default) at its own rate and channel
+        count. Blocking (PortAudio): call it off the UI thread."""
+        sd = _sd()
+        devices = list_input_devices(rescan=True)
+        if not devices:
+            raise CaptureError("No microphone was found. Plug one in (or enable it in the "
+                               "system's sound settings), then press Start again.")
+        if device is None:
+            dev = next((d for d in devices if d.is_default), devices[0])
+        else:
+            dev = next((d for d in devices if d.key == device.key), None)
+            if dev is None:
+                raise CaptureError(f"The microphone '{device.label}' is not connected any more. "
+                                   "Plug it back in, or pick another device, then press Start.")
+        channels = max(1, min(dev.channels, 2))  # a mix of two is enough for speech
+        self._resample = Resampler(dev.rate)
+        with _pa_lock:
+            try:
+                self._stream = sd.InputStream(
+                    device=dev.index, samplerate=dev.rate, channels=channels, dtype="float32",
+                    blocksize=0, latency="low", callback=self._callback,
+                    finished_callback=self._finished)
+                self._stream.start()
+            except Exception as exc:
+                self._stream = None
+                raise CaptureError(f"The microphone '{dev.label}' could not be opened ({exc}). "
+                                   "Another program may hold it, or it was just unplugged: pick "
+                                   "another device or try again.") from None
+        self.device = dev
+        self.started_at = time.monotonic()
+        self._last_block = self.started_at
+        log.info("capturing from %s (%s, %d ch, %g Hz)", dev.label, dev.hostapi, channels, dev.rate)
+        return dev
+
+    def stop(self) -> None:
+        """Close the stream (blocking for a moment in PortAudio: not on the UI thread)."""
+        self._stopping = True
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with _pa_lock:
+                try:
+                    stream.abort()
+                    stream.close()
+                except Exception as exc:
+                    log.warning("closing the input stream: %s", exc)
+
+    # ------------------------------------------------------------ PortAudio's thread
+    def _callback(self, indata, frames, time_info, status) -> None:
+        block = indata.mean(axis=1) if indata.shape[1] > 1 else indata[:, 0].copy()
+        rms = float(np.sqrt(np.mean(block * block))) if block.size else 0.0
+        self.level = max(0.0, min(1.0, (20 * np.log10(rms + 1e-9) + 60) / 60))
+        self._last_block = time.monotonic()
+        try:
+            self._q.put_nowait(block)
+        except queue.Full:
+            self.dropped += 1
+
+    def _finished(self) -> None:
+        if not self._stopping:
+            name = self.device.label if self.device else "the microphone"
+            self._failure = (f"The microphone '{name}' stopped delivering audio: it was unplugged "
+                             "or the sound system stopped it. Plug it back in or pick another "
+                             "device, then press Start.")
+
+    # ------------------------------------------------------------ reader's thread
+    def read(self, timeout: float = 0.1) -> bytes:
+        """Whatever arrived, as 16 kHz mono s16le; b'' when nothing did.
+        Raises CaptureError once the device has failed."""
+        blocks = []
+        try:
+            blocks.append(self._q.get(timeout=timeout))
+            while True:
+                blocks.append(self._q.get_nowait())
+        except queue.Empty:
+            pass
+        if not blocks:
+            self._check_alive()
+            return b""
+        x = self._resample(np.concatenate(blocks))
+        return (np.clip(x, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+    def _check_alive(self) -> None:
+        if self._failure:
+            raise CaptureError(self._failure)
+        stream = self._stream
+        if stream is not None and time.monotonic() - self._last_block > SILENT_DEVICE_S:
+            name = self.device.label if self.device else "the microphone"
+            raise CaptureError(f"The microphone '{name}' has delivered no audio for "
+                               f"{SILENT_DEVICE_S:g} s: it was probably unplugged or suspended. "
+                               "Plug it back in or pick another device, then press Start.")

@@ -1,0 +1,201 @@
+"""The WebSocket side of live captions, off the UI thread.
+
+One StreamClient is one stream: its own thread opens the audio source,
+connects to WS /v1/stream and sends PCM; a second thread receives events.
+Everything reaches the UI through Qt signals (queued across threads), and
+`finished` is always the last one, exactly once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Callable, Protocol
+from urllib.parse import urlencode
+
+from PySide6.QtCore import QObject, Signal
+
+log = logging.getLogger("asr.stream_client")
+
+SEND_EVERY_BYTES = 3200      # 100 ms at 16 kHz: small enough for timely partials
+FLUSH_WAIT_S = 20.0          # stop -> done: the last utterance is decoded first
+CONNECT_TIMEOUT_S = 10.0
+
+
+class AudioSource(Protocol):
+    def read(self, timeout: float = 0.1) -> bytes: ...
+    def stop(self) -> None: ...
+
+
+class StreamClient(QObject):
+    opened = Signal(object)      # whatever open_source returned (the capture)
+    partial = Signal(dict)
+    final = Signal(dict)
+    error = Signal(str)
+    finished = Signal()
+
+    def __init__(self, service_url: str, open_source: Callable[[], AudioSource],
+                 language: str = "en", parent=None):
+        super().__init__(parent)
+        base = service_url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        self.url = f"{base}/v1/stream?" + urlencode({"sample_rate": 16000, "language": language})
+        self.service_url = service_url
+        self._open_source = open_source
+        self.source: AudioSource | None = None
+        self._stop = threading.Event()
+        self._abort = threading.Event()
+        self._closed = threading.Event()
+        self._ws = None
+        self._failed = False
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ UI thread
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="captions-stream", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Flush: what was said so far is transcribed, then the stream ends."""
+        self._stop.set()
+
+    def abort(self) -> None:
+        """End now, without waiting for the last words."""
+        self._abort.set()
+        self._stop.set()
+        ws = self._ws
+        if ws is not None:
+            threading.Thread(target=self._close_quietly, args=(ws,), daemon=True).start()
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float) -> bool:
+        """For tests and exit paths only (never the UI loop)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.is_running()
+
+    # ------------------------------------------------------------ stream thread
+    def _fail(self, message: str) -> None:
+        if not self._failed:
+            self._failed = True
+            log.warning("captions stream: %s", message)
+            self.error.emit(message)
+
+    def _run(self) -> None:
+        try:
+            self._stream()
+        except Exception as exc:  # a bug must end the stream with a sentence, not silently
+            log.exception("captions stream failed")
+            self._fail(f"Live captions stopped because of an internal error ({type(exc).__name__}: "
+                       f"{exc}). Press Start to try again; the log has the details.")
+        finally:
+            if self.source is not None:
+                try:
+                    self.source.stop()
+                except Exception:
+                    log.exception("stopping the audio source")
+            self.finished.emit()
+
+    def _stream(self) -> None:
+        from gui.capture import CaptureError
+        from websockets.sync.client import connect
+
+        try:
+            self.source = self._open_source()
+        except CaptureError as exc:
+            self._fail(str(exc))
+            return
+        if self._stop.is_set():
+            return
+        self.opened.emit(self.source)
+        try:
+            # proxy=None: a desktop's HTTP proxy settings must not capture loopback traffic
+            self._ws = connect(self.url, proxy=None, open_timeout=CONNECT_TIMEOUT_S,
+                               max_size=2**20, legacy=True)
+        except Exception as exc:
+            self._fail(f"Live captions could not connect to the ASR service at {self.service_url} "
+                       f"({type(exc).__name__}: {exc}). Check that the service is running (tray "
+                       "menu, Status), then press Start again.")
+            return
+        rx = threading.Thread(target=self._receive, name="captions-rx", daemon=True)
+        rx.start()
+        pending = bytearray()
+        capture_failure = None
+        try:
+            while not self._stop.is_set() and not self._closed.is_set():
+                try:
+                    pending += self.source.read(0.1)
+                except CaptureError as exc:
+                    capture_failure = str(exc)
+                    break
+                if len(pending) >= SEND_EVERY_BYTES:
+                    self._ws.send(bytes(pending))
+                    pending.clear()
+            if self._closed.is_set() or self._abort.is_set():
+                return
+            # Flush: the audio already captured goes out, then `stop`; the
+            # service answers with the last final and `done`.
+            self.source.stop()
+            try:
+                while chunk := self.source.read(0.0):
+                    pending += chunk
+            except CaptureError:
+                pass
+            if pending:
+                self._ws.send(bytes(pending))
+            self._ws.send(json.dumps({"type": "stop"}))
+            if not self._closed.wait(FLUSH_WAIT_S):
+                self._fail(f"The ASR service did not finish the last words within "
+                           f"{FLUSH_WAIT_S:g} s after Stop; the captions so far are kept.")
+        except Exception as exc:
+            if not self._closed.is_set() and not self._abort.is_set():
+                self._fail(f"The connection to the ASR service broke ({type(exc).__name__}: "
+                           f"{exc}). Press Start to begin again.")
+        finally:
+            if capture_failure:
+                self._fail(capture_failure)
+            self._close_quietly(self._ws)
+            rx.join(5)
+
+    def _receive(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        ws = self._ws
+        try:
+            while True:
+                event = json.loads(ws.recv())
+                kind = event.get("type")
+                if kind == "partial":
+                    self.partial.emit(event)
+                elif kind == "final":
+                    self.final.emit(event)
+                elif kind == "error":
+                    self._fail(event.get("message") or "The ASR service reported an error.")
+                elif kind == "done":
+                    pass  # the close that follows ends the loop
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd else None
+            if code not in (1000, None) and not self._abort.is_set():
+                reason = exc.rcvd.reason if exc.rcvd else ""
+                self._fail(f"The ASR service ended the stream ({reason or f'code {code}'}). "
+                           "Press Start to begin again.")
+            elif code is None and not self._stop.is_set():
+                self._fail("The connection to the ASR service was lost (the service stopped or "
+                           "restarted). Press Start to begin again once it is running.")
+        except Exception as exc:
+            if not self._abort.is_set():
+                self._fail(f"The ASR service sent something unreadable ({type(exc).__name__}: "
+                           f"{exc}). Press Start to begin again.")
+        finally:
+            self._closed.set()
+
+    @staticmethod
+    def _close_quietly(ws) -> None:
+        if ws is None:
+            return
+        try:
+            ws.close()
+        except Exception:
+            pass
+
