@@ -34,8 +34,9 @@ class UtteranceRequest(BaseModel):
     src_lang: str | None = Field("auto", description="'auto' (or null) detects the language, "
                                  "or takes `language`.")
     audio: str = Field(..., description="Base64 of the audio bytes.")
-    audio_format: str | None = Field("pcm16", description="'pcm16' (raw 16-bit LE mono) or an "
-                                     "encoded file: wav, mp3, flac, ogg, opus, webm, m4a.")
+    audio_format: str | None = Field("pcm16", description="'pcm16' (raw 16-bit LE mono), 'opus' "
+                                     "(uint16-LE length-prefixed Opus packets, or an Ogg/WebM "
+                                     "file), or an encoded file: wav, mp3, flac, ogg, webm, m4a.")
     sample_rate: int | None = Field(16000, description="Rate of pcm16 audio; encoded files "
                                     "carry their own.")
     language: str | None = None
@@ -133,8 +134,9 @@ def install(app: FastAPI, supervisor, cfg) -> None:
 
 
 def worker_message(req: UtteranceRequest, max_bytes: int) -> dict:
-    """Everything that can be refused without the model is refused here, with a
-    sentence, before any audio crosses to the worker."""
+    """What can be refused without decoding audio is refused here, with a
+    sentence, before the audio crosses to the worker; decoding happens there,
+    where a decoder crash costs a worker restart, not the service."""
     sample_rate = 16000 if req.sample_rate is None else req.sample_rate
     check_rate(sample_rate)
     data = decode_base64(req.audio, max_bytes)
