@@ -192,3 +192,39 @@ def test_leftovers_of_a_killed_tray_are_cleared_with_the_button(trays, runtime_d
         assert not by_markers and not by_records
     finally:
         desktop.end(*leftovers, look_alike)
+
+
+def test_the_display_going_away_ends_the_tree(trays, runtime_dir):
+    """At log-out the X server goes away under the tray: Qt ends the event
+    loop without our quit, and aboutToQuit's cleanup must still leave nothing."""
+    from pathlib import Path
+
+    display = next(f":{n}" for n in range(140, 240)
+                   if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists())
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    host = None
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{display[1:]}").exists():
+            assert time.monotonic() < deadline, "Xvfb did not start"
+            time.sleep(0.05)
+        host = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
+                                 "request", "--height", "24"], env=dict(os.environ, DISPLAY=display),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        tray = TrayProc(runtime_dir, env=dict(os.environ, DISPLAY=display))
+        trays.append(tray)
+        tray.wait_running()
+        xvfb.terminate()
+        xvfb.wait(5)
+        rc = tray.wait_exit(QUIT_BOUND_S + 1)
+        assert rc is not None, "the tray outlived its display"
+        by_markers, by_records, _ = wait_no_survivors(runtime_dir, 1.0)
+        assert not by_markers and not by_records, (by_markers, by_records)
+        assert "the event loop ended without our quit" in tray.log_tail(60)
+    finally:
+        for p in (host, xvfb):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(5)
