@@ -56,11 +56,14 @@ def build_app(cfg: ServiceConfig, supervisor: Supervisor,
     async def _validation_error(_req, exc: RequestValidationError):
         parts = []
         for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                pos = err.get("loc", ("body", "?"))[-1]
+                return error_response(422, f"The body is not valid JSON (error at character "
+                                           f"{pos}): send a JSON object with Content-Type "
+                                           "application/json.")
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
             parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-        message = "The request is not valid: " + "; ".join(parts) + "."
-        resp = error_response(422, message)
-        return resp
+        return error_response(422, "The request is not valid: " + "; ".join(parts) + ".")
 
     @app.middleware("http")
     async def _limit_upload(request: Request, call_next):
