@@ -120,8 +120,8 @@ def list_input_devices(rescan: bool = False) -> list[InputDevice]:
         twin = next((k for k in kept if _same_device(k.label, dev.label)), None)
         if twin is None:
             kept.append(dev)
-    return [InputDevice(**{**vars(d), "label": d.label + " (default)"}) if d.is_default else d
-            for d in kept]
+    return [InputDevice(**{**vars(d), "label": d.label + " (default)"})
+            if d.is_default and not d.label.startswith("System default") else d for d in kept]
 
 
 class Resampler:

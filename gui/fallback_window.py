@@ -12,16 +12,18 @@ from gui.tray import icon_state, load_icons, tooltip_text
 
 NOTICE = ("No system tray was found on this desktop, so ASR Tray shows its controls in this "
           "window instead. Closing the window quits ASR Tray and stops the service.")
+NOTICE_FORCED = ("ASR Tray shows its controls in this window (--no-tray). Closing the window "
+                 "quits ASR Tray and stops the service.")
 
 
 class FallbackWindow(QWidget):
     close_requested = Signal()
 
-    def __init__(self, controls: Controls, parent: QWidget | None = None):
+    def __init__(self, controls: Controls, forced: bool = False, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("ASR Tray")
         self.icons = load_icons()
-        self.notice = QLabel(NOTICE, self)
+        self.notice = QLabel(NOTICE_FORCED if forced else NOTICE, self)
         self.notice.setWordWrap(True)
         self.state_label = QLabel(self)
         self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

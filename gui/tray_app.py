@@ -56,11 +56,11 @@ class TrayApp(QObject):
         self.leftovers = LeftoversFlow(parent_widget_fn=self._dialog_parent, parent=self)
         self.quit_sequence = QuitSequence(self.service, self.instance, notify=self.notify,
                                           exit_hard=exit_hard, parent=self)
+        forced = bool(getattr(opts, "no_tray", False))
         if use_tray is None:
-            use_tray = (QSystemTrayIcon.isSystemTrayAvailable()
-                        and not getattr(opts, "no_tray", False))
+            use_tray = QSystemTrayIcon.isSystemTrayAvailable() and not forced
         self.mode = "tray" if use_tray else "window"
-        self.ui = Tray(self.controls, self) if use_tray else FallbackWindow(self.controls)
+        self.ui = Tray(self.controls, self) if use_tray else FallbackWindow(self.controls, forced)
         self.captions = None
         self.message_box: QMessageBox | None = None
         self.leftovers_found = 0
@@ -122,8 +122,7 @@ class TrayApp(QObject):
             self.install_signal_handlers()
         self.ui.show()
         if self.mode == "window":
-            self.notify("No system tray", "This desktop has no system tray, so ASR Tray shows "
-                        "its controls in a window.")
+            log.info("No system tray (or --no-tray): the controls are in a window")
         elif self.hooks:
             self._watch_icon()
         if autostart is None:

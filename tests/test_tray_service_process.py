@@ -86,10 +86,20 @@ def test_restart_replaces_the_service(qtbot, service_process, instance):
     old_pid, old_worker = sp.pid, sp.worker_pid
     seen = []
     sp.state_changed.connect(seen.append)
+    ticks = []
+    from PySide6.QtCore import QTimer
+
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: ticks.append(time.monotonic()))
+    heartbeat.start(20)
     with qtbot.waitSignal(sp.state_changed, timeout=READY_S,
                           check_params_cb=lambda s: s == "running"):
         sp.restart()
+    heartbeat.stop()
     assert seen == ["stopping", "stopped", "starting", "running"]
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    # the UI loop keeps turning while the service stops, starts and loads its model
+    assert len(ticks) > 20 and max(gaps) < 0.5, f"longest event-loop stall {max(gaps):.3f}s"
     assert sp.pid != old_pid and sp.worker_pid != old_worker
     assert not psutil.pid_exists(old_worker) or psutil.Process(old_worker).status() == psutil.STATUS_ZOMBIE
 

@@ -177,7 +177,7 @@ def test_tray_app_without_a_tray_uses_the_window(qtbot, qapp, monkeypatch):
         app.start(signals=False)
     qtbot.addWidget(app.ui)
     assert app.ui.isVisible()
-    assert "No system tray" in app.ui.message_label.text()
+    assert app.ui.notice.text() == NOTICE
     with qtbot.waitSignal(app.quit_sequence.done, timeout=3000):
         app.ui.close()
     assert app.quit_sequence.reason == "fallback window closed"
