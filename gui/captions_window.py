@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, 
                                QLabel, QMenu, QProgressBar, QPushButton, QSpinBox, QTextEdit,
                                QToolButton, QVBoxLayout, QWidget)
 
+from shiboken6 import isValid
+
 from service import formats
 
 log = logging.getLogger("asr.captions")
@@ -249,12 +251,15 @@ class CaptionsWindow(QWidget):
         def open_source():
             capture.start(device)
             return capture
-        client = StreamClient(url, open_source, parent=self)
-        client.opened.connect(lambda cap, c=client: self._on_opened(c, cap))
-        client.partial.connect(lambda ev, c=client: self._on_partial(c, ev))
-        client.final.connect(lambda ev, c=client: self._on_final(c, ev))
-        client.error.connect(self._show_error)
-        client.finished.connect(lambda c=client: self._on_finished(c))
+        client = StreamClient(url, open_source)
+        # Lambdas outlive the window (Qt cannot disconnect them when it is
+        # deleted), and a stopped stream may still report after that.
+        alive = lambda: isValid(self) and isValid(self.status)  # noqa: E731
+        client.opened.connect(lambda cap, c=client: alive() and self._on_opened(c, cap))
+        client.partial.connect(lambda ev, c=client: alive() and self._on_partial(c, ev))
+        client.final.connect(lambda ev, c=client: alive() and self._on_final(c, ev))
+        client.error.connect(lambda msg: alive() and self._show_error(msg))
+        client.finished.connect(lambda c=client: alive() and self._on_finished(c))
         self._client, self._capture = client, capture
         self.last_error = ""
         self._set_status("Opening the microphone…")

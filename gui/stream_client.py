@@ -80,7 +80,7 @@ class StreamClient(QObject):
         if not self._failed:
             self._failed = True
             log.warning("captions stream: %s", message)
-            self.error.emit(message)
+            self._emit(self.error, message)
 
     def _run(self) -> None:
         try:
@@ -95,7 +95,14 @@ class StreamClient(QObject):
                     self.source.stop()
                 except Exception:
                     log.exception("stopping the audio source")
-            self.finished.emit()
+            self._emit(self.finished)
+
+    @staticmethod
+    def _emit(signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            pass  # the window that listened was closed and deleted: nobody to tell
 
     def _stream(self) -> None:
         from gui.capture import CaptureError
@@ -108,7 +115,7 @@ class StreamClient(QObject):
             return
         if self._stop.is_set():
             return
-        self.opened.emit(self.source)
+        self._emit(self.opened, self.source)
         try:
             # proxy=None: a desktop's HTTP proxy settings must not capture loopback traffic
             self._ws = connect(self.url, proxy=None, open_timeout=CONNECT_TIMEOUT_S,
@@ -167,9 +174,9 @@ class StreamClient(QObject):
                 event = json.loads(ws.recv())
                 kind = event.get("type")
                 if kind == "partial":
-                    self.partial.emit(event)
+                    self._emit(self.partial, event)
                 elif kind == "final":
-                    self.final.emit(event)
+                    self._emit(self.final, event)
                 elif kind == "error":
                     self._fail(event.get("message") or "The ASR service reported an error.")
                 elif kind == "done":

@@ -128,7 +128,7 @@ class Decoder:
             self._tokenizers[language] = tok
         return tok
 
-    def __call__(self, audio: np.ndarray, beam: int, pad_s: float) -> dict:
+    def __call__(self, audio: np.ndarray, beam: int, pad_s: float, final: bool = True) -> dict:
         import ctranslate2
 
         t0 = time.perf_counter()
@@ -142,13 +142,16 @@ class Decoder:
             language = self.model.model.detect_language(enc)[0][0][0][2:-2]
         tok = self._tokenizer(language)
         prompt = list(tok.sot_sequence) + [tok.no_timestamps]
-        # Speech runs ~3-5 tokens a second; the bound stops a runaway decode.
-        max_len = min(224, len(prompt) + 12 + int(8 * audio.size / SR))
+        # Speech runs ~3-5 tokens a second; the bound stops a runaway decode,
+        # tighter for partials, which are decoded often and thrown away.
+        secs = audio.size / SR
+        max_len = min(224, len(prompt) + (12 + int(8 * secs) if final else 4 + int(6 * secs)))
         res = self.model.model.generate(
             enc, [prompt], beam_size=beam, max_length=max_len, return_scores=True,
             return_no_speech_prob=True, suppress_blank=True,
             suppress_tokens=list(self._suppressed))[0]
-        tokens = [t for t in res.sequences_ids[0] if t < tok.eot]
+        tokens = drop_repeats([t for t in res.sequences_ids[0] if t < tok.eot],
+                              min_len=4 if final else 2)
         avg_logprob = res.scores[0] * len(tokens) / (len(tokens) + 1) if res.scores else 0.0
         text = tok.decode(tokens).strip()
         # faster-whisper's own rule for "this was not speech" (no_speech and log-prob thresholds)
@@ -162,6 +165,20 @@ class Decoder:
                                             vad_filter=False, word_timestamps=True,
                                             condition_on_previous_text=False)
         return [w for s in segments for w in (s.words or [])]
+
+
+def drop_repeats(tokens: list[int], min_len: int = 4) -> list[int]:
+    """Cut a decode where it starts repeating itself ("A A ..." -> "A").
+
+    Whisper loops on short inputs now and then (the same sentence twice,
+    "bye bye bye"); a run of at least `min_len` tokens said twice in a row is
+    taken as that loop, which real speech of a few seconds almost never is."""
+    n = len(tokens)
+    for i in range(n):
+        for p in range(min_len, (n - i) // 2 + 1):
+            if tokens[i:i + p] == tokens[i + p:i + 2 * p]:
+                return tokens[:i + p]
+    return tokens
 
 
 # ---------------------------------------------------------------- one stream
@@ -209,8 +226,8 @@ class Stream:
     def _sec(self, sample: int) -> float:
         return round(sample / SR, 3)
 
-    def _decode(self, a: int, b: int, beam: int) -> str:
-        out = self.decode(self._audio(a, b), beam, self.t.context_pad_s)
+    def _decode(self, a: int, b: int, beam: int, final: bool = True) -> str:
+        out = self.decode(self._audio(a, b), beam, self.t.context_pad_s, final)
         self.compute += out["seconds"]
         return out["text"]
 
@@ -290,7 +307,7 @@ class Stream:
             else (u.last_partial + int(t.partial_every_s * SR))
         if self.judged < due:
             return
-        text = self._decode(u.start, self.judged, t.partial_beam)
+        text = self._decode(u.start, self.judged, t.partial_beam, final=False)
         u.last_partial = self.judged
         if text:
             u.partials += 1

@@ -38,8 +38,9 @@ def wav_pcm(path) -> bytes:
 
 
 class MicWriter(threading.Thread):
-    """Feeds the FIFO: queued speech, and silence whenever nothing is queued,
-    because PulseAudio's pipe source only advances while data arrives."""
+    """Feeds the FIFO in real time: queued speech, and silence whenever
+    nothing is queued, because PulseAudio's pipe source only advances while
+    data arrives."""
 
     def __init__(self, fifo: str):
         super().__init__(name="mic-writer", daemon=True)
@@ -54,6 +55,11 @@ class MicWriter(threading.Thread):
         for i in range(0, len(pcm), CHUNK):
             self.q.put(pcm[i:i + CHUNK])
 
+    def hush(self) -> None:
+        """Drop whatever is still queued."""
+        with self.q.mutex:
+            self.q.queue.clear()
+
     def run(self) -> None:
         try:
             fd = os.open(self.fifo, os.O_WRONLY)
@@ -66,6 +72,10 @@ class MicWriter(threading.Thread):
             except OSError:
                 pass
             silence = b"\0" * CHUNK
+            # Paced in real time: the pipe source takes data as fast as it
+            # comes, so an unpaced writer would be a microphone running at
+            # many times real time.
+            due = time.monotonic()
             while not self.halt.is_set():
                 try:
                     data = self.q.get_nowait()
@@ -73,6 +83,10 @@ class MicWriter(threading.Thread):
                     self.spoken.set()
                     data = silence
                 os.write(fd, data)
+                due += len(data) / 2 / RATE
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
         except OSError as exc:
             self.error = exc
         finally:
