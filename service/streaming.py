@@ -44,10 +44,10 @@ class Tuning:
     neg_threshold: float = 0.35     # below this, it is a pause (hysteresis in between)
     min_silence_s: float = 0.3      # a pause this long ends the utterance; espeak's comma is ~0.2 s
     speculate_after_s: float = 0.1  # start decoding the final this far into a pause
-    pad_start_s: float = 0.2        # audio kept before the detected start (soft onsets)
+    pad_start_s: float = 0.3        # audio kept before the detected start (soft onsets)
     pad_end_s: float = 0.1          # audio kept after the last speech window
     first_partial_s: float = 0.2    # first partial this long after speech was detected
-    partial_every_s: float = 0.45   # then one per this much new audio
+    partial_every_s: float = 0.35   # then one per this much new audio (<= 0.5 s with the decode)
     max_utterance_s: float = 15.0   # monologues are cut before this (Whisper's window is 30 s)
     min_cut_s: float = 3.0          # a cut never leaves a piece shorter than this
     cut_pause_windows: int = 3      # a pause of ~0.1 s is a safe place to cut
@@ -151,7 +151,7 @@ class Decoder:
             return_no_speech_prob=True, suppress_blank=True,
             suppress_tokens=list(self._suppressed))[0]
         tokens = drop_repeats([t for t in res.sequences_ids[0] if t < tok.eot],
-                              min_len=4 if final else 2)
+                              min_len=4 if final else 2, tail=not final)
         avg_logprob = res.scores[0] * len(tokens) / (len(tokens) + 1) if res.scores else 0.0
         text = tok.decode(tokens).strip()
         # faster-whisper's own rule for "this was not speech" (no_speech and log-prob thresholds)
@@ -167,16 +167,19 @@ class Decoder:
         return [w for s in segments for w in (s.words or [])]
 
 
-def drop_repeats(tokens: list[int], min_len: int = 4) -> list[int]:
+def drop_repeats(tokens: list[int], min_len: int = 4, tail: bool = False) -> list[int]:
     """Cut a decode where it starts repeating itself ("A A ..." -> "A").
 
     Whisper loops on short inputs now and then (the same sentence twice,
     "bye bye bye"); a run of at least `min_len` tokens said twice in a row is
-    taken as that loop, which real speech of a few seconds almost never is."""
+    taken as that loop, which real speech of a few seconds almost never is.
+    With `tail`, an unfinished repeat at the end counts too ("A A-half"):
+    right for partials, whose decode is cut short on purpose."""
     n = len(tokens)
     for i in range(n):
-        for p in range(min_len, (n - i) // 2 + 1):
-            if tokens[i:i + p] == tokens[i + p:i + 2 * p]:
+        for p in range(min_len, n - i - min_len + 1):
+            m = min(p, n - i - p)
+            if (m == p or tail) and tokens[i + p:i + p + m] == tokens[i:i + m]:
                 return tokens[:i + p]
     return tokens
 
