@@ -433,5 +433,8 @@ class CaptionsWindow(QWidget):
     def closeEvent(self, event) -> None:
         # Captions nobody can see help nobody; the tray icon would still say
         # "listening" otherwise.
-        self.stop_captions()
+        try:
+            self.stop_captions()
+        except Exception:  # closing must work even if stopping failed
+            log.exception("stopping captions on close")
         super().closeEvent(event)

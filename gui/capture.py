@@ -35,6 +35,8 @@ _HOSTAPI_RANK = ("Windows WASAPI", "Core Audio", "PulseAudio", "ALSA", "JACK Aud
 _ALSA_PLUMBING = re.compile(r"^(sysdefault|dmix|dsnoop|front|rear|center_lfe|side|surround\d*|"
                             r"iec958|spdif|hdmi|modem|phoneline|lavrate|samplerate|speexrate|"
                             r"upmix|vdownmix|jack|oss|null)(:|$)", re.I)
+# Windows' "whatever the default is" entries: the real default is marked instead.
+_WINDOWS_MAPPERS = ("microsoft sound mapper - input", "primary sound capture driver")
 _MME_NAME_LIMIT = 31        # MME cuts names at 31 characters
 
 _pa_lock = threading.Lock()  # PortAudio (re)initialisation vs. opening a stream
@@ -99,6 +101,13 @@ def list_input_devices(rescan: bool = False) -> list[InputDevice]:
         except Exception as exc:
             raise CaptureError(f"The list of audio devices could not be read ({exc}). Check that "
                                "the sound system is running, then refresh the list.") from None
+    return collapse(devices, apis, default_in)
+
+
+def collapse(devices, apis, default_in: int | None) -> list[InputDevice]:
+    """PortAudio's raw listing -> what a person picks from: inputs only, no
+    ALSA plumbing, one entry per physical device (its best host API), the
+    default first and marked."""
     if default_in is None or default_in < 0:
         default_in = next((a["default_input_device"] for a in apis
                            if a.get("default_input_device", -1) >= 0), -1)
@@ -110,6 +119,8 @@ def list_input_devices(rescan: bool = False) -> list[InputDevice]:
         api = apis[d["hostapi"]]["name"]
         if api == "ALSA" and _ALSA_PLUMBING.match(d["name"]):
             continue
+        if d["name"].strip().lower() in _WINDOWS_MAPPERS:
+            continue
         found.append(InputDevice(key=f"{api}|{d['name']}", label=_pretty(d["name"], api),
                                  name=d["name"], hostapi=api, index=d["index"],
                                  channels=d["max_input_channels"], rate=d["default_samplerate"],
@@ -120,6 +131,9 @@ def list_input_devices(rescan: bool = False) -> list[InputDevice]:
         twin = next((k for k in kept if _same_device(k.label, dev.label)), None)
         if twin is None:
             kept.append(dev)
+        elif len(dev.label) > len(twin.label) and twin.label.lower() in dev.label.lower():
+            # MME cut the name short: keep the kept entry, with the full name
+            kept[kept.index(twin)] = InputDevice(**{**vars(twin), "label": dev.label})
     return [InputDevice(**{**vars(d), "label": d.label + " (default)"})
             if d.is_default and not d.label.startswith("System default") else d for d in kept]
 
