@@ -151,7 +151,7 @@ class Decoder:
             return_no_speech_prob=True, suppress_blank=True,
             suppress_tokens=list(self._suppressed))[0]
         tokens = drop_repeats([t for t in res.sequences_ids[0] if t < tok.eot],
-                              min_len=4 if final else 2, tail=not final)
+                              min_len=4 if final else 2, tail=True)
         avg_logprob = res.scores[0] * len(tokens) / (len(tokens) + 1) if res.scores else 0.0
         text = tok.decode(tokens).strip()
         # faster-whisper's own rule for "this was not speech" (no_speech and log-prob thresholds)
@@ -173,8 +173,8 @@ def drop_repeats(tokens: list[int], min_len: int = 4, tail: bool = False) -> lis
     Whisper loops on short inputs now and then (the same sentence twice,
     "bye bye bye"); a run of at least `min_len` tokens said twice in a row is
     taken as that loop, which real speech of a few seconds almost never is.
-    With `tail`, an unfinished repeat at the end counts too ("A A-half"):
-    right for partials, whose decode is cut short on purpose."""
+    With `tail`, an unfinished repeat at the end counts too ("A A-half"),
+    which is how a loop looks when the token budget stops it."""
     n = len(tokens)
     for i in range(n):
         for p in range(min_len, n - i - min_len + 1):
@@ -196,6 +196,8 @@ class Utterance:
     pause_windows: int = 0
     cuts: list = field(default_factory=list)  # safe cut points (middles of short pauses)
     speculation: tuple | None = None  # (end sample, text) decoded during the pause
+    probs: list = field(default_factory=list)  # (window start, speech probability)
+    after_cut: bool = False          # begins where a long utterance was cut
 
 
 class Stream:
@@ -230,7 +232,12 @@ class Stream:
         return round(sample / SR, 3)
 
     def _decode(self, a: int, b: int, beam: int, final: bool = True) -> str:
-        out = self.decode(self._audio(a, b), beam, self.t.context_pad_s, final)
+        audio = self._audio(a, b)
+        if self.utt is not None and self.utt.after_cut:
+            # A piece that starts where a monologue was cut starts mid-flow;
+            # Whisper reads its first word better after a moment of silence.
+            audio = np.concatenate([np.zeros(int(0.3 * SR), np.float32), audio])
+        out = self.decode(audio, beam, self.t.context_pad_s, final)
         self.compute += out["seconds"]
         return out["text"]
 
@@ -276,6 +283,7 @@ class Stream:
                 self.utt = Utterance(start=start, detected=w_start, speech=WINDOW,
                                      last_partial=w_start)
             return
+        u.probs.append((w_start, prob))
         if prob >= t.threshold:
             u.speech += WINDOW
             if u.pause_windows >= t.cut_pause_windows:
@@ -354,16 +362,22 @@ class Stream:
             limit = (now - u.start) / SR - 1.0
             done = [w for w in words if w.end <= limit]
             if done:
+                # Word timings are only good to ~0.1 s: cut at the quietest
+                # window (lowest speech probability) around the gap between
+                # the last word kept and the next one.
                 nxt = next((w for w in words if w.start >= done[-1].end), None)
-                edge = done[-1].end if nxt is None else (done[-1].end + nxt.start) / 2
-                cut = u.start + int(edge * SR)
+                lo = u.start + int((done[-1].end - 0.1) * SR)
+                hi = u.start + int(((nxt.start if nxt else done[-1].end) + 0.1) * SR)
+                around = [(p, s) for s, p in u.probs if lo <= s <= hi]
+                cut = min(around)[1] if around else u.start + int(done[-1].end * SR)
                 text = "".join(w.word for w in done).strip()
             else:
                 cut, text = now - int(1.0 * SR), None
         remaining_cuts = [c for c in u.cuts if c > cut]
         self._final(cut, events, text=text)
         self.utt = Utterance(start=cut, detected=cut, speech=WINDOW, last_partial=cut,
-                             cuts=remaining_cuts)
+                             cuts=remaining_cuts, probs=[x for x in u.probs if x[0] >= cut],
+                             after_cut=True)
         if u.silence_from is not None and u.silence_from > cut:
             self.utt.silence_from = u.silence_from
             self.utt.pause_windows = u.pause_windows

@@ -74,9 +74,11 @@ def test_captions_show_the_words_and_export(qtbot, window, mic, speech_files, tm
 
     # The last sentence: Stop while it is still being said. What was heard
     # up to Stop must come back as a final (the flush), not be dropped.
-    last = wav_pcm(speech_files["apples"])
+    # Long enough (~5 s) that Stop lands inside it even on a busy machine.
+    last_text = "I would like to eat apples and bananas and oranges every single morning of the week"
+    last = wav_pcm(speech.speak(tmp_path / "last.wav", last_text, "en-gb", 150))
     mic.say(last + GAP)
-    ref = speech.words(speech.SENTENCES["apples"][2])
+    ref = speech.words(last_text)
     qtbot.waitUntil(lambda: len(set(speech.words(w.view.partial_text())) & set(ref)) >= 4,
                     timeout=20000)
     heard = w.view.partial_text()
