@@ -121,8 +121,8 @@ class Desktop:
         if shutil.which("pulseaudio"):
             xdg = tempfile.mkdtemp(prefix="asr-pulse-")
             os.chmod(xdg, 0o700)
+            # module-pipe-source makes the FIFO itself and refuses one that exists.
             fifo = Path(xdg) / "mic.fifo"
-            os.mkfifo(fifo)
             env = dict(os.environ, XDG_RUNTIME_DIR=xdg)
             subprocess.run(["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
                             "--load=module-native-protocol-unix",
@@ -130,13 +130,12 @@ class Desktop:
                             f"--load=module-pipe-source source_name=vmic file={fifo} "
                             "format=s16le rate=16000 channels=1"],
                            env=env, stderr=subprocess.DEVNULL, check=False)
-            ok = self._wait(lambda: subprocess.run(["pactl", "info"], env=env,
-                                                   capture_output=True).returncode == 0,
-                            "pulseaudio", fatal=False)
+            ok = self._wait(lambda: fifo.exists() and subprocess.run(
+                ["pactl", "info"], env=env, capture_output=True).returncode == 0,
+                "pulseaudio with its FIFO microphone", fatal=False)
             if ok:
                 subprocess.run(["pactl", "set-default-source", "vmic"], env=env, check=False)
-                pid = subprocess.run(["pgrep", "-n", "-x", "pulseaudio"], capture_output=True,
-                                     text=True).stdout.strip()
+                pid = (Path(xdg) / "pulse" / "pid").read_text().strip()  # the daemon's own
                 self.pulse_pid = int(pid) if pid.isdigit() else None
                 self.env.update(XDG_RUNTIME_DIR=xdg, ASR_TRAY_TEST_MIC_FIFO=str(fifo))
         return self.env
