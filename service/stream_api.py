@@ -288,7 +288,11 @@ class StreamSession:
         while True:
             self._check_generation()
             try:
-                return await self.sup.call(msg, timeout=REQUEST_TIMEOUT_S)
+                # Shielded: when the client vanishes this task is cancelled, and
+                # a cancelled request future would end the supervisor's
+                # dispatcher (it only survives Exceptions). The worker finishes
+                # the request; its answer is dropped.
+                return await asyncio.shield(self.sup.call(msg, timeout=REQUEST_TIMEOUT_S))
             except Busy:
                 await asyncio.sleep(BUSY_RETRY_S)  # file requests fill the queue; our audio waits
             except ServiceError as exc:

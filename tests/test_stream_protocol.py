@@ -337,3 +337,21 @@ def test_too_many_streams_are_refused_with_a_reason(svc):
         if events[-1]["type"] == "done" or time.monotonic() > deadline:
             break
     assert events[-1]["type"] == "done", events
+
+
+def test_a_client_that_vanishes_mid_request_leaves_the_service_working(svc, speech_files):
+    pid = worker_pid(svc.url)
+    for _ in range(3):
+        rec = Recorder(svc.url)
+        rec.ws.send(read_pcm(speech_files["weather"]) * 3)   # ~12 s at once: requests queue up
+        time.sleep(0.4)                                      # one is in the worker now
+        rec.ws.socket.close()                                # gone, without a close frame
+    rec = Recorder(svc.url)
+    rec.send_pcm(read_pcm(speech_files["train"]) + silence(0.5), speed=4.0)
+    events = rec.until_closed(timeout=60)
+    fin = finals(events)
+    assert len(fin) == 1 and speech.wer(speech.SENTENCES["train"][2], fin[0]["text"]) <= 0.25, events
+    assert worker_pid(svc.url) == pid
+    deadline = time.monotonic() + 10
+    while httpx.get(svc.url + "/v1/status", timeout=5).json()["queue_depth"] and time.monotonic() < deadline:
+        time.sleep(0.1)
