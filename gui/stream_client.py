@@ -35,10 +35,12 @@ class StreamClient(QObject):
     finished = Signal()
 
     def __init__(self, service_url: str, open_source: Callable[[], AudioSource],
-                 language: str = "en", parent=None):
+                 language: str | None = None, parent=None):
         super().__init__(parent)
         base = service_url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
-        self.url = f"{base}/v1/stream?" + urlencode({"sample_rate": 16000, "language": language})
+        # No language: an English-only model uses English, a multilingual one detects it.
+        query = {"sample_rate": 16000, **({"language": language} if language else {})}
+        self.url = f"{base}/v1/stream?" + urlencode(query)
         self.service_url = service_url
         self._open_source = open_source
         self.source: AudioSource | None = None
