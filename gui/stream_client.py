@@ -180,7 +180,10 @@ class StreamClient(QObject):
                 elif kind == "final":
                     self._emit(self.final, event)
                 elif kind == "error":
-                    self._fail(event.get("message") or "The ASR service reported an error.")
+                    # The service speaks to developers ("start a new stream");
+                    # the person at the window needs the button.
+                    self._fail((event.get("message") or "The ASR service reported an error.")
+                               + " Press Start to caption again.")
                 elif kind == "done":
                     pass  # the close that follows ends the loop
         except ConnectionClosed as exc:
