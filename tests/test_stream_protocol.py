@@ -11,7 +11,6 @@ import wave
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
