@@ -108,11 +108,6 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
     host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
     url = f"http://{host}:{port}"
 
-    # multiprocessing's resource tracker is a child of ours too: start it now,
-    # while our environment says "service", so it carries our markers.
-    from multiprocessing import resource_tracker
-    resource_tracker.ensure_running()
-
     reg = registry.Registration("service", url=url, port=port,
                                 argv=sys.argv[1:], parent_started_us=expected_parent)  # L3
     supervisor = Supervisor(cfg.model, max_queue=cfg.max_queue,

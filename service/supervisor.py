@@ -51,6 +51,7 @@ class Job:
     future: asyncio.Future
     timeout: float
     enqueued: float = field(default_factory=time.monotonic)
+    abandoned: bool = False  # its caller went away: not worth starting any more
 
 
 class Generation:
@@ -104,6 +105,11 @@ class Supervisor:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
+        # multiprocessing's resource tracker is a child of ours too. Start it
+        # now, under our own markers, or it would start inside _spawn while
+        # the environment says "worker".
+        from multiprocessing import resource_tracker
+        resource_tracker.ensure_running()
         self._spawn()
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="dispatcher")
 
@@ -256,12 +262,19 @@ class Supervisor:
         job = Job(msg, self._loop.create_future(), timeout or self.request_timeout)
         self.total += 1
         self._queue.put_nowait(job)
-        return await job.future
+        try:
+            # Shielded: a caller that goes away (client disconnect) must not
+            # cancel the future the dispatcher is waiting on.
+            return await asyncio.shield(job.future)
+        except asyncio.CancelledError:
+            job.abandoned = True
+            job.future.add_done_callback(lambda f: f.cancelled() or f.exception())  # consumed
+            raise
 
     async def _dispatch_loop(self) -> None:
         while True:
             job = await self._queue.get()
-            if job.future.done():  # cancelled by a client that went away
+            if job.future.done() or job.abandoned:
                 continue
             while self.state != State.READY:
                 if self.state in (State.LOAD_FAILED, State.GAVE_UP, State.STOPPING, State.STOPPED):

@@ -157,3 +157,32 @@ def test_control_restart_and_shutdown_with_token(tmp_path, speech_files):
         assert svc.popen.wait(5) == 0
     finally:
         svc.stop()
+
+
+
+def test_cancelled_callers_do_not_stall_the_queue(speech_files):
+    """A caller cancelled while its request runs (a WebSocket client that
+    vanished) must neither kill the dispatcher nor leave the queue stuck."""
+    import asyncio
+
+    from service.config import ModelConfig
+    from service.supervisor import Supervisor
+
+    async def scenario():
+        sup = Supervisor(ModelConfig())
+        await sup.start()
+        try:
+            assert await sup.wait_ready(60)
+            long_msg = {"op": "transcribe_file", "data": speech_files["long"].read_bytes(),
+                        "options": {}}
+            for _ in range(2):
+                task = asyncio.ensure_future(sup.call(long_msg))
+                await asyncio.sleep(0.3)  # now running in the worker
+                task.cancel()
+            fox = {"op": "transcribe_file", "data": speech_files["fox"].read_bytes(), "options": {}}
+            result = await asyncio.wait_for(sup.call(fox), 60)
+            assert "lazy dog" in result["text"].lower()
+            assert sup.restarts == 0
+        finally:
+            await sup.stop()
+    asyncio.run(scenario())
