@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
 import os
 import sys
 
-from service import markers, registry
+from service import logs, markers, registry
 
 log = logging.getLogger("asr.tray")
 
@@ -34,19 +33,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def setup_logging() -> None:
-    fmt = logging.Formatter("%(asctime)s tray[%(process)d] %(levelname)s %(name)s: %(message)s")
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    err = logging.StreamHandler(sys.stderr)
-    err.setFormatter(fmt)
-    root.addHandler(err)
-    try:
-        fh = logging.handlers.RotatingFileHandler(registry.log_dir() / "tray.log",
-                                                  maxBytes=2 * 2**20, backupCount=3)
-        fh.setFormatter(fmt)
-        root.addHandler(fh)
-    except OSError:
-        pass
+    logs.setup("tray")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per status poll otherwise
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.pcm import ChunkResampler as Resampler
+
 log = logging.getLogger("asr.capture")
 
 TARGET_RATE = 16000
@@ -136,32 +138,6 @@ def collapse(devices, apis, default_in: int | None) -> list[InputDevice]:
             kept[kept.index(twin)] = InputDevice(**{**vars(twin), "label": dev.label})
     return [InputDevice(**{**vars(d), "label": d.label + " (default)"})
             if d.is_default and not d.label.startswith("System default") else d for d in kept]
-
-
-class Resampler:
-    """Linear interpolation that carries its phase across blocks (no clicks
-    at block edges); plenty for speech, whose useful band ends at 8 kHz."""
-
-    def __init__(self, rate: float):
-        self.step = float(rate) / TARGET_RATE
-        self.pos = 0.0
-        self.prev = np.zeros(0, np.float32)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        if abs(self.step - 1.0) < 1e-9:
-            return x
-        buf = np.concatenate([self.prev, x])
-        last = buf.size - 1
-        if last < 1 or self.pos > last:
-            self.prev = buf
-            return np.zeros(0, np.float32)
-        n = int((last - self.pos) // self.step) + 1
-        out = np.interp(self.pos + self.step * np.arange(n), np.arange(buf.size), buf)
-        self.pos += self.step * n
-        keep = min(int(self.pos), last)
-        self.prev = buf[keep:]
-        self.pos -= keep
-        return out.astype(np.float32)
 
 
 class Capture:

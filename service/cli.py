@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="bearer token for control endpoints (env ASR_TRAY_TOKEN)")
     s.add_argument("--max-upload-mb", type=float, default=100.0)
     s.add_argument("--max-queue", type=int, default=8)
+    s.add_argument("--max-streams", type=int,
+                   default=int(os.environ.get("ASR_TRAY_MAX_STREAMS", "4")),
+                   help="live WebSocket streams served at once (env ASR_TRAY_MAX_STREAMS)")
     s.add_argument("--request-timeout", type=float, default=300.0, help="seconds per request")
     s.add_argument("--lifeline-stdin", action="store_true",
                    help="exit when stdin reaches EOF (the parent keeps a pipe open)")
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = ServiceConfig(
             host=args.host, port=args.port, token=token, token_given=bool(args.token),
             max_upload_bytes=int(args.max_upload_mb * 2**20), max_queue=args.max_queue,
+            max_streams=args.max_streams,
             request_timeout=args.request_timeout, lifeline_stdin=args.lifeline_stdin,
             model=ModelConfig(model=args.model, device=args.device,
                               compute_type=args.compute_type, cpu_threads=args.cpu_threads,

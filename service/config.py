@@ -28,6 +28,7 @@ class ServiceConfig:
     token_given: bool = False          # a token chosen by the caller, not generated
     max_upload_bytes: int = 100 * 2**20
     max_queue: int = 8                 # requests waiting for the worker, beyond the one it runs
+    max_streams: int = 4               # live caption streams served at once (real time each)
     request_timeout: float = 300.0     # seconds a single request may keep the worker
     lifeline_stdin: bool = False       # the tray's pipe on our stdin is our lifeline
     model: ModelConfig = ModelConfig()

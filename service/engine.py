@@ -94,18 +94,24 @@ class Engine:
         return audio
 
     # ------------------------------------------------------------ transcription
+    def check_request(self, options: dict, language_fix: str = "Use language 'en'") -> None:
+        """Refuse what this model cannot do, before any work is spent on it."""
+        if self.info.multilingual:
+            return
+        lang = options.get("language")
+        if lang and lang != "en":
+            raise BadInput(f"The loaded model ({self.info.model}) only knows English, but "
+                           f"language '{lang}' was requested. {language_fix}, or start the "
+                           "service with a multilingual model (asr-service serve --model small).")
+        if options.get("task") == "translate":
+            raise BadInput(f"The loaded model ({self.info.model}) only knows English and cannot "
+                           "translate. Send task 'transcribe', or start the service with a "
+                           "multilingual model (asr-service serve --model small).")
+
     def transcribe(self, audio: np.ndarray, options: dict) -> dict:
         opts = dict(options)
         want_words = bool(opts.pop("word_timestamps", False))
-        if not self.info.multilingual:
-            lang = opts.get("language")
-            if lang and lang != "en":
-                raise BadInput(f"The loaded model ({self.info.model}) only knows English, "
-                               f"but language '{lang}' was requested. Use language 'en', "
-                               "or start the service with a multilingual model (--model small).")
-            if opts.get("task") == "translate":
-                raise BadInput("The loaded model only knows English and cannot translate. "
-                               "Start the service with a multilingual model to translate.")
+        self.check_request(opts)
         opts.setdefault("beam_size", 5)
         opts.setdefault("vad_filter", True)
         t0 = time.perf_counter()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from service import gpu, markers, registry
-from service.processes import MarkedProcess, kill_now, marked_processes
+from service.processes import kill_now, marked_processes
 
 
 @dataclass

@@ -34,3 +34,31 @@ def resample(audio: np.ndarray, rate: int) -> np.ndarray:
     x_old = np.arange(audio.size, dtype=np.float64) / rate
     x_new = np.arange(n_out, dtype=np.float64) / TARGET_RATE
     return np.interp(x_new, x_old, audio).astype(np.float32)
+
+
+class ChunkResampler:
+    """Linear resampling of a stream that arrives in blocks, carrying its phase
+    across blocks so block edges do not click (`resample` is for whole clips).
+    Used by the tray's capture and by the worker's live streams."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.step = float(rate) / TARGET_RATE  # input samples per output sample
+        self.pos = 0.0                 # next output position, in input samples since `prev`
+        self.prev = np.zeros(0, np.float32)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.rate == TARGET_RATE:
+            return x
+        buf = np.concatenate([self.prev, x])
+        last = buf.size - 1
+        if last < 1 or self.pos > last:
+            self.prev = buf
+            return np.zeros(0, np.float32)
+        n = int(np.floor((last - self.pos) / self.step)) + 1
+        out = np.interp(self.pos + self.step * np.arange(n), np.arange(buf.size), buf)
+        self.pos += self.step * n
+        keep = min(int(np.floor(self.pos)), last)  # samples before this are never needed again
+        self.prev = buf[keep:]
+        self.pos -= keep
+        return out.astype(np.float32)

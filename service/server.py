@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import logging.handlers
-import multiprocessing
 import os
 import signal
 import socket
@@ -27,7 +25,7 @@ import time
 
 import uvicorn
 
-from service import lifeline, markers, registry
+from service import lifeline, logs, markers, registry
 from service.app import build_app
 from service.config import ServiceConfig
 from service.supervisor import State, Supervisor
@@ -46,22 +44,6 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
         if self.on_exit_requested is not None:
             self.on_exit_requested(f"signal {signal.Signals(sig).name}" if sig else "exit")
-
-
-def _setup_logging(level: str) -> None:
-    fmt = logging.Formatter("%(asctime)s service[%(process)d] %(levelname)s %(name)s: %(message)s")
-    root = logging.getLogger()
-    root.setLevel(level)
-    err = logging.StreamHandler(sys.stderr)
-    err.setFormatter(fmt)
-    root.addHandler(err)
-    try:
-        fh = logging.handlers.RotatingFileHandler(registry.log_dir() / "service.log",
-                                                  maxBytes=2 * 2**20, backupCount=3)
-        fh.setFormatter(fmt)
-        root.addHandler(fh)
-    except OSError:
-        pass
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -85,7 +67,7 @@ def emit(event: dict) -> None:
 
 
 def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
-    _setup_logging(log_level)
+    logs.setup("service", log_level)
     expected_parent = int(os.environ.get(markers.PARENT_PID) or os.getppid())
     lifeline.arm_parent_death_signal(expected_parent)                          # L0
 

@@ -24,7 +24,6 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 import uuid
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -36,7 +35,6 @@ from service.supervisor import State
 
 log = logging.getLogger("asr.stream")
 
-MAX_STREAMS = int(os.environ.get("ASR_TRAY_MAX_STREAMS", "4"))
 FEED_MAX_S = 1.0          # audio per worker request, at most
 MAX_BACKLOG_S = 20.0      # audio waiting for the worker before the stream gives up
 READY_WAIT_S = 60.0       # a stream opened during a worker restart waits this long
@@ -73,7 +71,7 @@ def install(app, supervisor, cfg) -> None:
     @app.websocket("/v1/stream")
     async def stream(ws: WebSocket):
         await ws.accept()
-        session = StreamSession(ws, supervisor, active)
+        session = StreamSession(ws, supervisor, active, cfg.max_streams)
         if not token_ok(ws):
             await session.end(StreamEnded(
                 "This service is reachable beyond this computer, so a stream needs "
@@ -85,8 +83,9 @@ def install(app, supervisor, cfg) -> None:
 
 
 class StreamSession:
-    def __init__(self, ws: WebSocket, supervisor, active: set):
+    def __init__(self, ws: WebSocket, supervisor, active: set, max_streams: int):
         self.ws = ws
+        self.max_streams = max_streams
         self.sup = supervisor
         self.active = active
         self.sid = uuid.uuid4().hex
@@ -125,11 +124,11 @@ class StreamSession:
     async def run(self) -> None:
         try:
             self._parse_query()
-            if len(self.active) >= MAX_STREAMS:
+            if len(self.active) >= self.max_streams:
                 raise StreamEnded(
                     f"The service already serves {len(self.active)} live streams, its limit, so "
                     "this one was refused to keep the others in real time. Stop another stream "
-                    "and try again (the limit is set by ASR_TRAY_MAX_STREAMS).",
+                    "and try again (the limit is set by --max-streams).",
                     TRY_LATER, "too many live streams")
             self.active.add(self.sid)
             await self._open()

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from service.errors import BadInput, ServiceError
+from service.pcm import ChunkResampler as Resampler
+from service.pcm import check_rate
 
 SR = 16000
 WINDOW = 512          # Silero's window at 16 kHz
@@ -58,35 +60,6 @@ class Tuning:
 
 
 # ---------------------------------------------------------------- pieces
-class Resampler:
-    """Linear resampling that carries its phase across chunks, so chunk
-    boundaries do not click (service.pcm.resample is for whole files)."""
-
-    def __init__(self, rate: int):
-        self.rate = rate
-        self.step = rate / SR          # input samples per output sample
-        self.pos = 0.0                 # next output position, in input samples since `prev`
-        self.prev = np.zeros(0, np.float32)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.rate == SR:
-            return x
-        buf = np.concatenate([self.prev, x])
-        if buf.size < 2:
-            self.prev = buf
-            return np.zeros(0, np.float32)
-        last = buf.size - 1
-        n = int(np.floor((last - self.pos) / self.step)) + 1 if self.pos <= last else 0
-        idx = self.pos + self.step * np.arange(n)
-        out = np.interp(idx, np.arange(buf.size), buf).astype(np.float32)
-        self.pos += self.step * n
-        keep = int(np.floor(self.pos))   # samples before this are never needed again
-        keep = min(keep, buf.size - 1)
-        self.prev = buf[keep:]
-        self.pos -= keep
-        return out
-
-
 class StreamingVad:
     """Silero through onnxruntime, one 512-sample window at a time, with the
     recurrent state (h, c) and the 64-sample context kept between calls:
@@ -405,13 +378,8 @@ def handle(engine, msg: dict):
             raise ServiceError(f"The ASR worker already serves {len(_streams)} live streams. "
                                "Close one, then start again.", status=503)
         language = msg.get("language")
-        if not engine.info.multilingual and language not in (None, "en"):
-            raise BadInput(f"The loaded model ({engine.info.model}) only knows English, but "
-                           f"language '{language}' was asked for. Use language=en, or start "
-                           "the service with a multilingual model (--model small).")
+        engine.check_request({"language": language}, language_fix="Use language=en")
         rate = msg.get("sample_rate", SR)
-        from service.pcm import check_rate
-
         check_rate(rate)
         tuning = replace(Tuning(), **(msg.get("tuning") or {}))
         _streams[sid] = Stream(engine, sid, rate, language, tuning)

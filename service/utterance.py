@@ -55,7 +55,8 @@ VAD = VadParams()
 
 
 def handle(engine, msg: dict) -> dict:
-    check_model_can(engine, msg.get("options") or {})
+    # Refused before any work, silence included, so the answer does not depend on the audio.
+    engine.check_request(msg.get("options") or {}, language_fix="Send src_lang 'en' or 'auto'")
     audio = decode(engine, msg.get("audio") or b"", msg.get("audio_format") or "pcm16",
                    msg.get("sample_rate") or SAMPLE_RATE)
     state = msg.get("state") or {}
@@ -116,22 +117,6 @@ def handle(engine, msg: dict) -> dict:
         if msg.get("use_text_context"):
             next_state["text_context"] = result["text"][-TEXT_CONTEXT_CHARS:]
     return {"response": result, "state": next_state}
-
-
-def check_model_can(engine, options: dict) -> None:
-    """Refused before any work, silence included, so the answer does not depend on the audio."""
-    if engine.info.multilingual:
-        return
-    lang = options.get("language")
-    if lang and lang != "en":
-        raise BadInput(f"The loaded model ({engine.info.model}) only knows English, but "
-                       f"language '{lang}' was requested. Send src_lang 'en' or 'auto', or start "
-                       "the service with a multilingual model (asr-service serve --model small).")
-    if options.get("task") == "translate":
-        raise BadInput(f"The loaded model ({engine.info.model}) only knows English and cannot "
-                       "translate. Send task 'transcribe', or start the service with a "
-                       "multilingual model (asr-service serve --model small).")
-
 
 def decode(engine, data: bytes, audio_format: str, sample_rate: int) -> np.ndarray:
     fmt = audio_format.strip().lower()

@@ -3,7 +3,6 @@ every process it starts inherits; after the test, anything still carrying that
 directory in its environment is a leak: it is killed and the test fails."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 

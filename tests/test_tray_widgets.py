@@ -11,7 +11,6 @@ import types  # noqa: E402
 import uuid  # noqa: E402
 
 import psutil  # noqa: E402
-import pytest  # noqa: E402
 from PySide6.QtGui import QIcon  # noqa: E402
 
 from gui.controls import Controls  # noqa: E402
