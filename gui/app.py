@@ -40,6 +40,7 @@ def setup_logging() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     markers.ensure_markers("tray", "gui", argv)   # may re-exec: nothing before this
+    markers.withdraw_from_environment()  # children get theirs explicitly, strangers none
     opts = parse_args(argv)
     setup_logging()
 

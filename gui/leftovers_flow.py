@@ -9,33 +9,20 @@ on trees of its own runtime directory, the one whose registry it keeps.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QLabel,
                                QMessageBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from service import leftovers, markers
-from service.processes import read_markers
+from service import leftovers
 
 log = logging.getLogger("asr.tray.leftovers")
 
 
-def of_my_runtime_dir(scan: leftovers.Scan) -> leftovers.Scan:
-    """Keep the leftovers whose tree used our runtime directory (None = default)."""
-    mine = os.environ.get(markers.RUNTIME_DIR)
-    kept = []
-    for item in scan.leftovers:
-        m = read_markers(item.proc)
-        # No readable env (another user): the record in our registry is the proof.
-        if (m is None and item.record is not None) or (m is not None and m.runtime_dir == mine):
-            kept.append(item)
-    return leftovers.Scan(kept, scan.stale_records, scan.live_records)
-
-
 def scan_mine() -> leftovers.Scan:
-    return of_my_runtime_dir(leftovers.scan())
+    """Leftovers of earlier trees of our runtime dir (leftovers.scan scopes it)."""
+    return leftovers.scan()
 
 
 def describe_age(seconds: float) -> str:

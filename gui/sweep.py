@@ -66,11 +66,20 @@ class SweepReport:
         return text.strip()
 
 
-def survivors_of(instance: str) -> dict[int, tuple[psutil.Process, Survivor]]:
+def survivors_of(instance: str, created_before: float | None = None
+                 ) -> dict[int, tuple[psutil.Process, Survivor]]:
+    """`created_before`: ignore processes started after that moment (a service
+    the user started again after a Stop is not a survivor of the old one)."""
     me = os.getpid()
     found: dict[int, tuple[psutil.Process, Survivor]] = {}
+
+    def newer(proc: psutil.Process) -> bool:
+        try:
+            return created_before is not None and proc.create_time() > created_before
+        except psutil.Error:
+            return True
     for m in marked_processes():
-        if m.instance == instance and m.pid != me:
+        if m.instance == instance and m.pid != me and not newer(m.proc):
             found[m.pid] = (m.proc, Survivor(m.pid, m.role, "markers",
                                              helper=is_resource_tracker(m.proc)))
     for rec in registry.read_all():
@@ -80,6 +89,8 @@ def survivors_of(instance: str) -> dict[int, tuple[psutil.Process, Survivor]]:
         if proc is None:
             registry.remove(rec)  # our own record of a process that is gone
             continue
+        if newer(proc):
+            continue
         if proc.pid in found:
             found[proc.pid][1].how_found = "markers and registry"
         else:
@@ -88,7 +99,8 @@ def survivors_of(instance: str) -> dict[int, tuple[psutil.Process, Survivor]]:
     return found
 
 
-def sweep(instance: str, grace: float = 0.4, timeout: float = 0.8) -> SweepReport:
+def sweep(instance: str, grace: float = 0.4, timeout: float = 0.8,
+          created_before: float | None = None) -> SweepReport:
     """Kill every live process of our tree except ourselves; log what it found.
 
     Processes get `grace` seconds to finish exiting on their own first: the
@@ -97,7 +109,7 @@ def sweep(instance: str, grace: float = 0.4, timeout: float = 0.8) -> SweepRepor
     """
     if not instance:
         return SweepReport()
-    found = survivors_of(instance)
+    found = survivors_of(instance, created_before)
     if found and grace > 0:
         _gone, alive = psutil.wait_procs([p for p, _s in found.values()], timeout=grace)
         still = {p.pid for p in alive}

@@ -199,8 +199,9 @@ class TrayApp(QObject):
         quit sequence does its own sweep)."""
         if self._sweep_on_next_stop and self.quit_sequence.started_at is None:
             self._sweep_on_next_stop = False
-            instance = self.instance
-            threading.Thread(target=lambda: sweep(instance), name="stop-sweep", daemon=True).start()
+            instance, stopped_at = self.instance, time.time()
+            threading.Thread(target=lambda: sweep(instance, created_before=stopped_at),
+                             name="stop-sweep", daemon=True).start()
 
     def open_status(self) -> None:
         self.status_window.set_service_state(self.service.state.value, self.service.error)

@@ -113,7 +113,7 @@ def build_app(cfg: ServiceConfig, supervisor: Supervisor,
         return JSONResponse(status_code=200 if ready else 503, content=body)
 
     @app.get("/v1/status")
-    async def status():
+    def status():  # plain def: psutil and NVML calls run in the thread pool, not on the loop
         probe = gpu.probe()
         table = probe.memory_by_pid()
         procs = []

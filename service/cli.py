@@ -114,7 +114,9 @@ def _status(args) -> int:
             continue
         entry = {"pid": rec.pid, "url": rec.extra.get("url"), "instance": rec.instance}
         try:
-            entry["status"] = httpx.get(f"{entry['url']}/v1/status", timeout=2).json()
+            # trust_env=False: a desktop proxy setting must not capture loopback calls
+            entry["status"] = httpx.get(f"{entry['url']}/v1/status", timeout=2,
+                                        trust_env=False).json()
         except Exception as exc:
             entry["error"] = f"not answering: {exc}"
         services.append(entry)

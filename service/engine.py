@@ -14,9 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from service.config import BUNDLED_MODEL, ModelConfig
-from service.errors import BadInput, LoadFailed
+from service.errors import BadInput, LoadFailed, TooLong
 
 SAMPLE_RATE = 16000
+# A few hundred KB of compressed silence can decode to hours of samples: the
+# decoder stops past this, before the worker runs out of memory (3 h of
+# 16 kHz float32 is ~0.7 GB).
+MAX_AUDIO_SECONDS = 3 * 3600
 
 
 def resolve_model(name: str) -> str:
@@ -77,21 +81,50 @@ class Engine:
 
     # ------------------------------------------------------------ decoding
     @staticmethod
-    def decode_file(data: bytes) -> np.ndarray:
+    def decode_file(data: bytes, max_seconds: float = MAX_AUDIO_SECONDS) -> np.ndarray:
+        """Any container/codec PyAV knows -> 16 kHz mono float32, refusing
+        more than `max_seconds` of audio while decoding, not after."""
         if not data:
             raise BadInput("The uploaded file is empty. Send an audio file (wav, mp3, "
                            "flac, ogg, m4a, webm...).")
-        from faster_whisper.audio import decode_audio
+        import av
 
+        cap = int(max_seconds * SAMPLE_RATE)
+        chunks, total = [], 0
         try:
-            audio = decode_audio(io.BytesIO(data), sampling_rate=SAMPLE_RATE)
+            resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+            with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
+                if not container.streams.audio:
+                    raise BadInput("The uploaded file has no audio stream. Send an audio file "
+                                   "(wav, mp3, flac, ogg, m4a, webm...).")
+                frames = container.decode(audio=0)
+                while True:
+                    try:
+                        frame = next(frames)
+                    except StopIteration:
+                        frame = None
+                    except av.error.InvalidDataError:
+                        continue  # a damaged frame: skip it, as faster-whisper does
+                    for out in resampler.resample(frame):
+                        samples = out.to_ndarray().reshape(-1)
+                        total += samples.size
+                        if total > cap:
+                            raise TooLong(
+                                f"The audio is longer than {max_seconds / 60:.0f} minutes, the "
+                                "most this service decodes in one request. Split the recording "
+                                "and send the parts.")
+                        chunks.append(samples)
+                    if frame is None:
+                        break
+        except BadInput:
+            raise
         except Exception as exc:
             raise BadInput("The uploaded file could not be decoded as audio "
                            f"({type(exc).__name__}: {exc}). Send a valid audio file "
                            "(wav, mp3, flac, ogg, m4a, webm...).") from exc
-        if audio.size == 0:
+        if total == 0:
             raise BadInput("The uploaded file contains no audio samples.")
-        return audio
+        return np.concatenate(chunks).astype(np.float32) / 32768.0
 
     # ------------------------------------------------------------ transcription
     def check_request(self, options: dict, language_fix: str = "Use language 'en'") -> None:

@@ -18,6 +18,10 @@ class BadInput(ServiceError):
     status = 400
 
 
+class TooLong(BadInput):
+    """More audio than a request may carry (found while decoding)."""
+
+
 class LoadFailed(ServiceError):
     """The model could not be loaded: a configuration problem, not a crash to retry."""
     status = 503

@@ -9,12 +9,14 @@ leftover, and nothing is ever chosen by name. The same code backs
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
 import psutil
 
 from service import gpu, markers, registry
+from service import processes
 from service.processes import kill_now, marked_processes
 
 
@@ -89,12 +91,18 @@ def _has_its_parent(proc: psutil.Process, parent_pid: int | None) -> bool:
 
 def scan(exclude_instance: str | None = None) -> Scan:
     """Find leftovers without touching anything. `exclude_instance` defaults to
-    the caller's own tree."""
+    the caller's own tree. Only trees of this runtime directory count (the
+    default one unless ASR_TRAY_RUNTIME_DIR says otherwise): another runtime
+    dir is another installation's or test run's business, not ours to kill."""
     if exclude_instance is None:
         exclude_instance = markers.current_instance()
+    my_runtime_dir = os.environ.get(markers.RUNTIME_DIR)
     candidates: dict[int, tuple[psutil.Process, str, str, int | None, registry.Record | None]] = {}
+    tops: list[tuple[psutil.Process, str, str, int | None]] = []
     for m in marked_processes():
-        candidates[m.pid] = (m.proc, m.role, m.instance, m.parent_pid_env, None)
+        tops.append((m.proc, m.role, m.instance, m.parent_pid_env))
+        if m.runtime_dir == my_runtime_dir:
+            candidates[m.pid] = (m.proc, m.role, m.instance, m.parent_pid_env, None)
     stale, records = [], registry.read_all()
     for rec in records:
         proc = rec.process()
@@ -104,11 +112,13 @@ def scan(exclude_instance: str | None = None) -> Scan:
         if proc.pid in candidates:
             p, role, inst, ppid_env, _ = candidates[proc.pid]
             candidates[proc.pid] = (p, role, inst, ppid_env or rec.parent_pid, rec)
-        else:  # environment unreadable (other user, hardened OS): trust the record
+        elif processes.read_markers(proc) is None:
+            # environment unreadable (other user, hardened OS): our registry's record is the proof
             candidates[proc.pid] = (proc, rec.role, rec.instance, rec.parent_pid, rec)
+            tops.append((proc, rec.role, rec.instance, rec.parent_pid))
 
     live_instances = set()
-    for proc, role, inst, parent_pid, _rec in candidates.values():
+    for proc, role, inst, parent_pid in tops:
         if role == "tray":
             live_instances.add(inst)
         elif role == "service" and _has_its_parent(proc, parent_pid):

@@ -24,12 +24,27 @@ def new_instance_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+_withdrawn: dict[str, str] = {}
+
+
 def current_role() -> str | None:
-    return os.environ.get(ROLE)
+    return os.environ.get(ROLE) or _withdrawn.get(ROLE)
 
 
 def current_instance() -> str | None:
-    return os.environ.get(INSTANCE)
+    return os.environ.get(INSTANCE) or _withdrawn.get(INSTANCE)
+
+
+def withdraw_from_environment() -> None:
+    """Keep our markers (they stay in /proc/PID/environ, the initial
+    environment) but stop passing them on: a file manager or a PulseAudio
+    daemon the tray happens to start is not part of our tree, and must not
+    be swept with it or taken for a live tray. Children of ours get their
+    markers explicitly (gui/service_process.py)."""
+    for key in (ROLE, INSTANCE, PARENT_PID):
+        value = os.environ.pop(key, None)
+        if value is not None:
+            _withdrawn[key] = value
 
 
 def ensure_markers(role: str, module: str, argv: list[str]) -> None:
@@ -42,7 +57,11 @@ def ensure_markers(role: str, module: str, argv: list[str]) -> None:
     process is a child we wait for, inside a kill-on-close job so that it
     cannot outlive us.
     """
-    if os.environ.get(ROLE) == role and os.environ.get(INSTANCE):
+    # Markers are ours only when they were given to *this* process by its
+    # parent: an unrelated program that inherited a tray's environment (and
+    # starts us) must not make us join that tray's tree.
+    if (os.environ.get(ROLE) == role and os.environ.get(INSTANCE)
+            and os.environ.get(PARENT_PID) == str(os.getppid())):
         return
     env = dict(os.environ)
     env[ROLE] = role

@@ -110,7 +110,7 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
 
     def _begin_shutdown() -> None:
         server.should_exit = True
-        asyncio.ensure_future(supervisor.stop(grace=0.8))
+        loop_holder["stopping"] = asyncio.ensure_future(supervisor.stop(grace=0.8))
 
     def _watchdog() -> None:
         time.sleep(EXIT_DEADLINE)
@@ -124,7 +124,9 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
         lifeline.watch_stdin_eof(request_stop)
 
     app = build_app(cfg, supervisor, request_stop)
-    uconfig = uvicorn.Config(app, log_level=log_level.lower(), lifespan="off",
+    # log_config=None: uvicorn's loggers go through ours to stderr; its default
+    # config would print the access log on stdout, which carries only the ready line.
+    uconfig = uvicorn.Config(app, log_level=log_level.lower(), lifespan="off", log_config=None,
                              timeout_graceful_shutdown=1, ws="websockets-sansio",
                              access_log=log_level == "DEBUG")
     server = _Server(uconfig)
@@ -139,7 +141,7 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
         if not serving.done():
             ok = await supervisor.wait_ready()
             if stop_requested.is_set():
-                pass
+                pass  # stopping before the model was ready: no ready line, no error line
             elif ok:
                 reg.update(ready=True, worker_pid=supervisor.worker_pid)
                 emit({"event": "ready", "url": url, "pid": os.getpid(),
@@ -149,7 +151,9 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
                 emit({"event": "error", "url": url, "pid": os.getpid(),
                       "message": supervisor.error or "The worker did not start."})
         await serving
-        if supervisor.state != State.STOPPED:
+        if "stopping" in loop_holder:
+            await loop_holder["stopping"]
+        elif supervisor.state != State.STOPPED:
             await supervisor.stop(grace=0.8)
 
     # uvicorn re-raises a captured signal after its shutdown, under the handler

@@ -287,11 +287,10 @@ class StreamSession:
         while True:
             self._check_generation()
             try:
-                # Shielded: when the client vanishes this task is cancelled, and
-                # a cancelled request future would end the supervisor's
-                # dispatcher (it only survives Exceptions). The worker finishes
-                # the request; its answer is dropped.
-                return await asyncio.shield(self.sup.call(msg, timeout=REQUEST_TIMEOUT_S))
+                # A client that vanishes cancels this task; Supervisor.call
+                # shields its own job, so the worker finishes it and the answer
+                # is dropped (or it is skipped if it had not started).
+                return await self.sup.call(msg, timeout=REQUEST_TIMEOUT_S)
             except Busy:
                 await asyncio.sleep(BUSY_RETRY_S)  # file requests fill the queue; our audio waits
             except ServiceError as exc:

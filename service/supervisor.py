@@ -65,12 +65,18 @@ class Generation:
         self.ready_at: float | None = None
         self.info: dict = {}
         self.gone = False
+        self.exited = threading.Event()   # set by the reader thread once it reaped the process
+        self.send_lock = threading.Lock()  # a stop message must not interleave with a request
         self.expected_exit = False
         self.ps: psutil.Process | None = None
         try:
             self.ps = psutil.Process(process.pid)
         except psutil.Error:
             pass
+
+    def send(self, msg: dict) -> None:
+        with self.send_lock:
+            self.conn.send(msg)
 
 
 class Supervisor:
@@ -95,6 +101,7 @@ class Supervisor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dispatcher: asyncio.Task | None = None
         self._restart_task: asyncio.Task | None = None
+        self._recycle_lock = asyncio.Lock()
         self.completed = 0
         self.failed = 0
         self.total = 0
@@ -108,8 +115,9 @@ class Supervisor:
         # multiprocessing's resource tracker is a child of ours too. Start it
         # now, under our own markers, or it would start inside _spawn while
         # the environment says "worker".
-        from multiprocessing import resource_tracker
-        resource_tracker.ensure_running()
+        if os.name == "posix":  # Windows has no resource tracker process
+            from multiprocessing import resource_tracker
+            resource_tracker.ensure_running()
         self._spawn()
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="dispatcher")
 
@@ -154,7 +162,8 @@ class Supervisor:
                 log.error("bad message from worker: %s", exc)
                 break
             self._loop.call_soon_threadsafe(self._on_message, gen, msg)
-        gen.process.join()  # it is gone or going: the pipe closed
+        gen.process.join()  # it is gone or going: the pipe closed; only this thread reaps it
+        gen.exited.set()
         self._loop.call_soon_threadsafe(self._on_exit, gen)
 
     def _on_message(self, gen: Generation, msg: dict) -> None:
@@ -274,38 +283,51 @@ class Supervisor:
     async def _dispatch_loop(self) -> None:
         while True:
             job = await self._queue.get()
-            if job.future.done() or job.abandoned:
-                continue
-            while self.state != State.READY:
-                if self.state in (State.LOAD_FAILED, State.GAVE_UP, State.STOPPING, State.STOPPED):
-                    break
-                await self.wait_changed()
             try:
-                self._check_accepting()
-            except ServiceError as exc:
-                if not job.future.done():
-                    job.future.set_exception(exc)
-                continue
-            gen = self.gen
-            self._current = job
-            self._wait_ms_sum += (time.monotonic() - job.enqueued) * 1000
-            try:
-                await self._loop.run_in_executor(None, gen.conn.send, job.msg)
-            except (OSError, ValueError):
-                pass  # the worker died; _on_exit fails the job
-            try:
-                await asyncio.wait_for(asyncio.shield(job.future), job.timeout)
-            except asyncio.TimeoutError:
+                await self._dispatch(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug here must fail one request, not stall them all
+                log.exception("dispatching request %s failed", job.msg.get("id"))
                 self._current = None
-                self.failed += 1
                 if not job.future.done():
-                    job.future.set_exception(TimedOut(
-                        f"The request took longer than its {job.timeout:g} s limit, so it was "
-                        "stopped and the worker restarted. Send shorter audio or raise "
-                        "--request-timeout."))
-                await self.recycle("request timed out")
-            except Exception:
-                pass  # the job's own exception goes to its caller
+                    job.future.set_exception(ServiceError(
+                        f"The service failed to hand the request to the worker ({exc}). "
+                        "Send it again; if it keeps failing, restart the service.", status=500))
+
+    async def _dispatch(self, job: Job) -> None:
+        if job.future.done() or job.abandoned:
+            return
+        while self.state != State.READY:
+            if self.state in (State.LOAD_FAILED, State.GAVE_UP, State.STOPPING, State.STOPPED):
+                break
+            await self.wait_changed()
+        try:
+            self._check_accepting()
+        except ServiceError as exc:
+            if not job.future.done():
+                job.future.set_exception(exc)
+            return
+        gen = self.gen
+        self._current = job
+        self._wait_ms_sum += (time.monotonic() - job.enqueued) * 1000
+        try:
+            await self._loop.run_in_executor(None, gen.send, job.msg)
+        except (OSError, ValueError):
+            pass  # the worker died; _on_exit fails the job
+        try:
+            await asyncio.wait_for(asyncio.shield(job.future), job.timeout)
+        except asyncio.TimeoutError:
+            self._current = None
+            self.failed += 1
+            if not job.future.done():
+                job.future.set_exception(TimedOut(
+                    f"The request took longer than its {job.timeout:g} s limit, so it was "
+                    "stopped and the worker restarted. Send shorter audio or raise "
+                    "--request-timeout."))
+            await self.recycle("request timed out")
+        except ServiceError:
+            pass  # the job's own failure goes to its caller
 
     def _fail_current(self, exc: ServiceError) -> None:
         job, self._current = self._current, None
@@ -322,18 +344,29 @@ class Supervisor:
 
     # --------------------------------------------------------- stop / restart
     async def recycle(self, why: str) -> None:
-        """Replace the worker now (timeout, or a restart asked for by a client)."""
-        log.warning("recycling worker: %s", why)
-        gen = self.gen
-        if gen is not None:
-            gen.expected_exit = True
-            self._fail_current(WorkerUnavailable(f"The worker was restarted ({why}). "
-                                                 "Send the request again."))
-            await self._loop.run_in_executor(None, self._stop_generation, gen, 0.0)
-        self.fast_failures = 0
-        self.restarts += 1
-        self.error = None
-        self._spawn()
+        """Replace the worker now (timeout, or a restart asked for by a client).
+        Serialized: two overlapping restarts must not leave two workers."""
+        seen = self.gen
+        async with self._recycle_lock:
+            if self.state in (State.STOPPING, State.STOPPED):
+                return
+            if self.gen is not seen:
+                return  # someone replaced it while we waited: that is the restart asked for
+            log.warning("recycling worker: %s", why)
+            if self._restart_task:
+                self._restart_task.cancel()
+            gen = self.gen
+            if gen is not None:
+                gen.expected_exit = True
+                self._fail_current(WorkerUnavailable(f"The worker was restarted ({why}). "
+                                                     "Send the request again."))
+                await self._loop.run_in_executor(None, self._stop_generation, gen, 0.0)
+            if self.state in (State.STOPPING, State.STOPPED):
+                return
+            self.fast_failures = 0
+            self.restarts += 1
+            self.error = None
+            self._spawn()
 
     async def stop(self, grace: float = 1.0) -> None:
         self.state = State.STOPPING
@@ -342,6 +375,7 @@ class Supervisor:
         self._fail_queued(WorkerUnavailable("The service is shutting down; the request was not started."))
         if self._restart_task:
             self._restart_task.cancel()
+        self._ready.set()  # whoever waits for the model learns it will not come
         gen = self.gen
         if gen is not None:
             gen.expected_exit = True
@@ -371,16 +405,18 @@ class Supervisor:
                 pass
         if grace > 0:
             try:
-                gen.conn.send({"op": "stop"})
+                gen.send({"op": "stop"})
             except (OSError, ValueError):
                 pass
-            proc.join(grace)
-        if proc.is_alive():
+            gen.exited.wait(grace)
+        # The reader thread reaps the process; signalling only while it has not
+        # means we never signal a pid that was already reaped (and maybe reused).
+        if not gen.exited.is_set():
             proc.terminate()
-            proc.join(0.5)
-        if proc.is_alive():
+            gen.exited.wait(0.5)
+        if not gen.exited.is_set():
             proc.kill()
-            proc.join(1.0)
+            gen.exited.wait(1.0)
         if kids:
             end_processes(kids, grace=0.2)
         try:

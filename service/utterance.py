@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.errors import BadInput
+from service.errors import BadInput, TooLong
 
 SAMPLE_RATE = 16000
 WINDOW = 512                  # Silero's window at 16 kHz
@@ -135,7 +135,12 @@ def decode(engine, data: bytes, audio_format: str, sample_rate: int) -> np.ndarr
     if fmt == "opus" and not data.startswith(CONTAINER_MAGIC):
         audio = decode_opus_packets(data)
     else:
-        audio = engine.decode_file(data)
+        try:
+            audio = engine.decode_file(data, max_seconds=MAX_SECONDS)
+        except TooLong:
+            raise BadInput(f"The utterance is longer than {MAX_SECONDS} s; /utterance takes at "
+                           "most that. Send shorter utterances, or send long recordings to "
+                           "/v1/audio/transcriptions.") from None
     check_length(audio.size / SAMPLE_RATE)
     return audio
 

@@ -80,6 +80,9 @@ def _serve(conn, model_cfg) -> None:
             msg = conn.recv()
         except (EOFError, OSError):
             return  # the service closed its end: nothing more will come
+        except Exception as exc:  # a garbled message: the channel can no longer be trusted
+            log.error("unreadable message from the service (%s); exiting", exc)
+            return
         op = msg.get("op")
         if op == "stop":
             return

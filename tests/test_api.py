@@ -6,6 +6,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
+from service import gpu
 from tests.support.speech import SENTENCES, wer
 
 FOX = SENTENCES["fox"][2]
@@ -71,7 +72,8 @@ def test_health_status_models_docs(svc):
     assert st["state"] == "ready" and st["model"] == "tiny.en" and st["device"] == "cpu"
     roles = {p["role"]: p for p in st["processes"]}
     assert roles["worker"]["rss"] > 50 * 2**20 and roles["service"]["alive"]
-    assert st["gpu"] == "no GPU" or st["gpu"]
+    probe = gpu.probe()
+    assert st["gpu"] == (probe.reason if probe.available else "no GPU")
     assert httpx.get(svc.url + "/v1/models").json()["data"][0]["id"] == "tiny.en"
     assert httpx.get(svc.url + "/docs").status_code == 200
 

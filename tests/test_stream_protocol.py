@@ -315,9 +315,9 @@ def test_streams_and_a_file_share_the_worker(svc, speech_files):
 
 
 def test_too_many_streams_are_refused_with_a_reason(svc):
-    from service.stream_api import MAX_STREAMS
+    from service.config import ServiceConfig
 
-    recs = [Recorder(svc.url) for _ in range(MAX_STREAMS)]
+    recs = [Recorder(svc.url) for _ in range(ServiceConfig().max_streams)]  # svc runs the default
     for r in recs:  # every one is open (audio flows) before the extra one asks
         r.ws.send(silence(0.1))
     time.sleep(0.5)
@@ -354,3 +354,4 @@ def test_a_client_that_vanishes_mid_request_leaves_the_service_working(svc, spee
     deadline = time.monotonic() + 10
     while httpx.get(svc.url + "/v1/status", timeout=5).json()["queue_depth"] and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert httpx.get(svc.url + "/v1/status", timeout=5).json()["queue_depth"] == 0
