@@ -95,7 +95,7 @@ def apt_install() -> None:
 
 
 class Desktop:
-    """Xvfb + trayer + a PulseAudio whose default source is a FIFO (TESTING.md)."""
+    """Xvfb + trayer + a PulseAudio whose default source is a FIFO (shared/TESTING.md)."""
 
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen] = []

@@ -1,4 +1,4 @@
-"""gui/capture.py on the virtual microphone of TESTING.md: PulseAudio with a
+"""gui/capture.py on the virtual microphone of shared/TESTING.md: PulseAudio with a
 FIFO source, read through sounddevice's "pulse" device at its native 44.1 kHz.
 
 Also home of MicWriter, the FIFO feeder the captions end-to-end tests use."""

@@ -1,4 +1,4 @@
-"""Speech with a known text, made with espeak-ng + sox (TESTING.md)."""
+"""Speech with a known text, made with espeak-ng + sox (shared/TESTING.md)."""
 from __future__ import annotations
 
 import re
