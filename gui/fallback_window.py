@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from gui.controls import Controls
-from gui.tray import icon_state, load_icons, tooltip_text
+from gui.tray import StateView, load_icons
 
 NOTICE = ("No system tray was found on this desktop, so ASR Tray shows its controls in this "
           "window instead. Closing the window quits ASR Tray and stops the service.")
@@ -16,7 +16,7 @@ NOTICE_FORCED = ("ASR Tray shows its controls in this window (--no-tray). Closin
                  "quits ASR Tray and stops the service.")
 
 
-class FallbackWindow(QWidget):
+class FallbackWindow(QWidget, StateView):
     close_requested = Signal()
 
     def __init__(self, controls: Controls, forced: bool = False, parent: QWidget | None = None):
@@ -42,30 +42,15 @@ class FallbackWindow(QWidget):
         layout.addWidget(self.state_label)
         layout.addLayout(grid)
         layout.addWidget(self.message_label)
-        self.state = "stopped"
-        self.listening = False
-        self.details: dict = {}
-        self._refresh()
-
-    def set_state(self, state: str) -> None:
-        self.state = state
-        self._refresh()
-
-    def set_listening(self, listening: bool) -> None:
-        self.listening = listening
-        self._refresh()
-
-    def set_details(self, details: dict) -> None:
-        self.details = details
-        self._refresh()
+        self._init_view()
 
     def notify(self, title: str, message: str, error: bool = False) -> None:
         # No notification area without a tray: the window's own line carries it.
         self.message_label.setText(f"{title}: {message}")
 
-    def _refresh(self) -> None:
-        self.setWindowIcon(self.icons[icon_state(self.state, self.listening)])
-        self.state_label.setText(tooltip_text(self.state, self.listening, self.details))
+    def _show(self, icon_name: str, text: str) -> None:
+        self.setWindowIcon(self.icons[icon_name])
+        self.state_label.setText(text)
 
     def closeEvent(self, event) -> None:
         event.ignore()            # the quit sequence decides when the app goes

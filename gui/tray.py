@@ -37,31 +37,16 @@ def tooltip_text(state: str, listening: bool, details: dict) -> str:
     return "\n".join(lines)
 
 
-class Tray(QObject):
-    open_status = Signal()
+class StateView:
+    """What the tray icon and the fallback window share: the service state,
+    listening and details, shown again whenever one changes. Subclasses
+    implement `_show(icon_name, text)`."""
 
-    def __init__(self, controls: Controls, parent: QObject | None = None):
-        super().__init__(parent)
-        self.icons = load_icons()
-        self.menu = QMenu()
-        for action in controls.layout():
-            if action is None:
-                self.menu.addSeparator()
-            else:
-                self.menu.addAction(action)
-        self.icon = QSystemTrayIcon(self.icons["stopped"], self)
-        self.icon.setContextMenu(self.menu)
-        self.icon.activated.connect(self._on_activated)
+    def _init_view(self) -> None:
         self.state = "stopped"
         self.listening = False
         self.details: dict = {}
         self._refresh()
-
-    def show(self) -> None:
-        self.icon.show()
-
-    def hide(self) -> None:
-        self.icon.hide()
 
     def set_state(self, state: str) -> None:
         self.state = state
@@ -76,16 +61,46 @@ class Tray(QObject):
             self.details = details
             self._refresh()
 
-    def notify(self, title: str, message: str, error: bool = False) -> None:
-        kind = QSystemTrayIcon.MessageIcon.Critical if error else QSystemTrayIcon.MessageIcon.Information
-        self.icon.showMessage(title, message, kind, 8000)
-
     def current_icon_name(self) -> str:
         return icon_state(self.state, self.listening)
 
     def _refresh(self) -> None:
-        self.icon.setIcon(self.icons[self.current_icon_name()])
-        self.icon.setToolTip(tooltip_text(self.state, self.listening, self.details))
+        self._show(self.current_icon_name(), tooltip_text(self.state, self.listening, self.details))
+
+    def _show(self, icon_name: str, text: str) -> None:
+        raise NotImplementedError
+
+
+class Tray(QObject, StateView):
+    open_status = Signal()
+
+    def __init__(self, controls: Controls, parent: QObject | None = None):
+        super().__init__(parent)
+        self.icons = load_icons()
+        self.menu = QMenu()
+        for action in controls.layout():
+            if action is None:
+                self.menu.addSeparator()
+            else:
+                self.menu.addAction(action)
+        self.icon = QSystemTrayIcon(self.icons["stopped"], self)
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._on_activated)
+        self._init_view()
+
+    def show(self) -> None:
+        self.icon.show()
+
+    def hide(self) -> None:
+        self.icon.hide()
+
+    def notify(self, title: str, message: str, error: bool = False) -> None:
+        kind = QSystemTrayIcon.MessageIcon.Critical if error else QSystemTrayIcon.MessageIcon.Information
+        self.icon.showMessage(title, message, kind, 8000)
+
+    def _show(self, icon_name: str, text: str) -> None:
+        self.icon.setIcon(self.icons[icon_name])
+        self.icon.setToolTip(text)
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger,
