@@ -115,13 +115,6 @@ def kill_now(procs: list[psutil.Process], timeout: float = 2.0) -> list[psutil.P
     return _wait(procs, timeout)
 
 
-def descendants(pid: int) -> list[psutil.Process]:
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-
-
 @dataclass
 class ProcessFigures:
     pid: int

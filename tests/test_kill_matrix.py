@@ -97,39 +97,45 @@ def test_sigkill_of_service_takes_worker_down(tmp_path, runtime_dir):
     assert_port_free_and_relaunch(tmp_path, port_of(svc.url))
 
 
-def test_sigkill_of_python_parent(tmp_path, runtime_dir):
-    parent = subprocess.Popen([sys.executable, str(ROOT / "tests/support/python_parent.py"),
-                               "--port", "0"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        ready = json.loads(parent.stdout.readline())
-        assert ready["event"] == "ready"
-        ids = tree_ids(runtime_dir)
-        assert psutil.Process(ready["pid"]).ppid() == parent.pid
-        os.kill(parent.pid, signal.SIGKILL)
-        parent.wait(5)
-        assert_all_gone(runtime_dir, ids)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait()
-    assert_port_free_and_relaunch(tmp_path, port_of(ready["url"]))
-
-
 node = shutil.which("node")
 
 
-def start_node_parent():
-    proc = subprocess.Popen([node, str(ROOT / "tests/node/electron_parent.js"), sys.executable,
-                             "--port", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, cwd=ROOT)
+def start_parent(kind: str = "node"):
+    """A parent process that starts the service and relays its ready line:
+    a plain Python one, or a Node.js one that behaves like an Electron app."""
+    if kind == "node":
+        cmd = [node, str(ROOT / "tests/node/electron_parent.js"), sys.executable, "--port", "0"]
+    else:
+        cmd = [sys.executable, str(ROOT / "tests/support/python_parent.py"), "--port", "0"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     ready = json.loads(proc.stdout.readline())
     assert ready["event"] == "ready", ready
     return proc, ready
 
 
-@pytest.mark.skipif(node is None and os.environ.get("CI") != "true", reason="Node.js not installed")
+needs_node = pytest.mark.skipif(node is None and os.environ.get("CI") != "true",
+                                reason="Node.js not installed")
+
+
+@pytest.mark.parametrize("kind", ["python", pytest.param("node", marks=needs_node)])
+def test_sigkill_of_parent(tmp_path, runtime_dir, kind):
+    proc, ready = start_parent(kind)
+    try:
+        ids = tree_ids(runtime_dir)
+        assert psutil.Process(ready["pid"]).ppid() == proc.pid
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+        assert_all_gone(runtime_dir, ids)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert_port_free_and_relaunch(tmp_path, port_of(ready["url"]))
+
+
+@needs_node
 def test_node_parent_sigterm_then_sigkill_sequence(tmp_path, runtime_dir):
-    proc, ready = start_node_parent()
+    proc, ready = start_parent("node")
     try:
         ids = tree_ids(runtime_dir)
         proc.stdin.write("stop\n")
@@ -143,21 +149,6 @@ def test_node_parent_sigterm_then_sigkill_sequence(tmp_path, runtime_dir):
         proc.kill()
         proc.wait()
     assert_port_free_and_relaunch(tmp_path, port_of(ready["url"]))
-
-
-@pytest.mark.skipif(node is None and os.environ.get("CI") != "true", reason="Node.js not installed")
-def test_sigkill_of_node_parent(tmp_path, runtime_dir):
-    proc, ready = start_node_parent()
-    try:
-        ids = tree_ids(runtime_dir)
-        assert psutil.Process(ready["pid"]).ppid() == proc.pid
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-        assert_all_gone(runtime_dir, ids)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_sigkill_of_worker_restarts_it(tmp_path, runtime_dir, speech_files):
