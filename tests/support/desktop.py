@@ -192,13 +192,17 @@ def live_records(runtime_dir: Path) -> list[registry.Record]:
             os.environ[markers.RUNTIME_DIR] = old
 
 
-def wait_no_survivors(runtime_dir: Path, timeout: float) -> tuple[set, list, float]:
-    """Poll until nothing of the tree runs, by markers and by records."""
+def wait_no_survivors(runtime_dir: Path, timeout: float,
+                      keep: frozenset = frozenset()) -> tuple[set, list, float]:
+    """Poll until nothing of the tree runs (but the pids in `keep`, such as a
+    tray that stays up), by markers and by records."""
     t0 = time.monotonic()
     while True:
         by_markers, by_records = tree_identities(runtime_dir), live_records(runtime_dir)
         elapsed = time.monotonic() - t0
-        if (not by_markers and not by_records) or elapsed >= timeout:
+        gone = ({pid for pid, _ in by_markers} <= keep
+                and {r.pid for r in by_records} <= keep)
+        if gone or elapsed >= timeout:
             return by_markers, by_records, elapsed
         time.sleep(0.02)
 
