@@ -24,6 +24,7 @@ and repeats the sentence, so it is not optional.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 
@@ -140,6 +141,18 @@ class Decoder:
         return [w for s in segments for w in (s.words or [])]
 
 
+def drop_overlap(previous: str, text: str, max_words: int = 3) -> str:
+    """`text` without its first words when they repeat the last words of
+    `previous` (the overlap a cut inside speech decodes twice)."""
+    def norm(w: str) -> str:
+        return re.sub(r"[^\w']", "", w.lower())
+    prev, new = previous.split(), text.split()
+    for k in range(min(max_words, len(prev), len(new)), 0, -1):
+        if [norm(w) for w in new[:k]] == [norm(w) for w in prev[-k:]]:
+            return " ".join(new[k:])
+    return text
+
+
 def drop_repeats(tokens: list[int], min_len: int = 4, tail: bool = False) -> list[int]:
     """Cut a decode where it starts repeating itself ("A A ..." -> "A").
 
@@ -171,6 +184,8 @@ class Utterance:
     speculation: tuple | None = None  # (end sample, text) decoded during the pause
     probs: list = field(default_factory=list)  # (window start, speech probability)
     after_cut: bool = False          # begins where a long utterance was cut
+    decode_from: int | None = None   # after a cut inside speech: decoding starts this early,
+                                     # on the last word already given, which is then dropped
 
 
 class Stream:
@@ -186,6 +201,7 @@ class Stream:
         self.buf_at = 0                           # absolute sample of buf[0]
         self.judged = 0                           # absolute samples through the VAD
         self.utt: Utterance | None = None
+        self.last_final = ""                      # text of the latest final
         self.touched = time.monotonic()
         self.compute = 0.0
 
@@ -195,7 +211,7 @@ class Stream:
 
     def _trim(self) -> None:
         """Keep only what a future utterance can still need."""
-        keep_from = self.utt.start if self.utt else self.judged - int(self.t.pad_start_s * SR)
+        keep_from = min(self.utt.start, self.utt.decode_from or self.utt.start) if self.utt else self.judged - int(self.t.pad_start_s * SR)
         drop = keep_from - self.buf_at
         if drop > 0:
             self.buf = self.buf[drop:]
@@ -205,14 +221,19 @@ class Stream:
         return round(sample / SR, 3)
 
     def _decode(self, a: int, b: int, beam: int, final: bool = True) -> str:
-        audio = self._audio(a, b)
-        if self.utt is not None and self.utt.after_cut:
+        u = self.utt
+        overlap = u is not None and u.decode_from is not None
+        audio = self._audio(u.decode_from if overlap else a, b)
+        if u is not None and u.after_cut:
             # A piece that starts where a monologue was cut starts mid-flow;
             # Whisper reads its first word better after a moment of silence.
             audio = np.concatenate([np.zeros(int(0.3 * SR), np.float32), audio])
         out = self.decode(audio, beam, self.t.context_pad_s, final)
         self.compute += out["seconds"]
-        return out["text"]
+        # Word timings are loose, so a cut inside speech can fall inside a
+        # word: the piece after it is decoded from the start of the last word
+        # already given, and that repeated word is dropped here.
+        return drop_overlap(self.last_final, out["text"]) if overlap else out["text"]
 
     # -- events
     def feed(self, pcm: bytes) -> list[dict]:
@@ -309,6 +330,7 @@ class Stream:
                 text = ""
         # A final closes what partials opened; an utterance that never showed
         # text and has none needs no event at all.
+        self.last_final = text
         if text or u.partials:
             events.append({"type": "final", "text": text, "start": self._sec(u.start),
                            "end": self._sec(end)})
@@ -323,6 +345,7 @@ class Stream:
         """A monologue reached max_utterance_s: end it where no word is cut."""
         u, t = self.utt, self.t
         now = self.judged
+        overlap_from = None
         floor = u.start + int(t.min_cut_s * SR)
         safe = [c for c in u.cuts if c >= floor]
         if safe:
@@ -344,13 +367,15 @@ class Stream:
                 around = [(p, s) for s, p in u.probs if lo <= s <= hi]
                 cut = min(around)[1] if around else u.start + int(done[-1].end * SR)
                 text = "".join(w.word for w in done).strip()
+                overlap_from = u.start + int(done[-1].start * SR)
             else:
                 cut, text = now - int(1.0 * SR), None
         remaining_cuts = [c for c in u.cuts if c > cut]
         self._final(cut, events, text=text)
         self.utt = Utterance(start=cut, detected=cut, speech=WINDOW, last_partial=cut,
                              cuts=remaining_cuts, probs=[x for x in u.probs if x[0] >= cut],
-                             after_cut=True)
+                             after_cut=True,
+                             decode_from=overlap_from if overlap_from is not None and overlap_from < cut else None)
         if u.silence_from is not None and u.silence_from > cut:
             self.utt.silence_from = u.silence_from
             self.utt.pause_windows = u.pause_windows

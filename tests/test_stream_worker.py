@@ -92,3 +92,10 @@ def test_unknown_stream_says_start_a_new_one(engine):
     with pytest.raises(ServiceError) as err:
         streaming.handle(engine, {"op": "stream_feed", "stream": "nope", "pcm": b""})
     assert "new stream" in err.value.message
+
+
+def test_overlap_after_a_cut_is_dropped_once():
+    assert streaming.drop_overlap("until we reached the", "the small town") == "small town"
+    assert streaming.drop_overlap("we reached the", "The, small town") == "small town"
+    assert streaming.drop_overlap("we reached the", "small town") == "small town"
+    assert streaming.drop_overlap("", "the small town") == "the small town"
