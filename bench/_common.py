@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from service.safety.markers import MARKERS  # noqa: E402
 from tests.support import procs, speech  # noqa: E402
 from tests.support.service_proc import start_service  # noqa: E402,F401
 
@@ -20,7 +21,7 @@ from tests.support.service_proc import start_service  # noqa: E402,F401
 def scratch() -> Path:
     d = Path(tempfile.mkdtemp(prefix="asr-bench-"))
     os.environ["ASR_TRAY_RUNTIME_DIR"] = str(d / "runtime")
-    for k in ("ASR_TRAY_ROLE", "ASR_TRAY_INSTANCE", "ASR_TRAY_PARENT_PID"):
+    for k in MARKERS:
         os.environ.pop(k, None)
     (d / "runtime").mkdir()
     return d

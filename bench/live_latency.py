@@ -38,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from service.safety.markers import without_markers  # noqa: E402
 from tests.support.speech import speak, wer, words  # noqa: E402
 
 UTTERANCES = [
@@ -60,7 +61,7 @@ UTTERANCES = [
 ]
 RATE = 16000
 FRAME_S = 0.02
-VAD_END_SILENCE_S = 0.3   # service.streaming.Tuning.min_silence_s
+VAD_END_SILENCE_S = 0.3   # service.worker.streaming.Tuning.min_silence_s
 TARGETS = {"final": 0.6, "first_partial": 0.5, "partial_gap": 0.5}
 
 
@@ -76,9 +77,7 @@ def speech_span(x: np.ndarray) -> tuple[int, int]:
 
 
 def start_service(workdir: Path) -> tuple[subprocess.Popen, str]:
-    env = dict(os.environ, ASR_TRAY_RUNTIME_DIR=str(workdir / "runtime"))
-    for k in ("ASR_TRAY_ROLE", "ASR_TRAY_INSTANCE", "ASR_TRAY_PARENT_PID"):
-        env.pop(k, None)
+    env = dict(without_markers(os.environ), ASR_TRAY_RUNTIME_DIR=str(workdir / "runtime"))
     (workdir / "runtime").mkdir()
     err = open(workdir / "service.stderr", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", "0"],
@@ -122,7 +121,7 @@ def direct(paths: list[Path]) -> list[tuple[str, float]]:
     """faster-whisper called directly, beam 5, like any file request would."""
     from faster_whisper import WhisperModel
 
-    from service.engine import resolve_model
+    from service.worker.engine import resolve_model
 
     model = WhisperModel(resolve_model("tiny.en"), device="cpu", compute_type="int8",
                          cpu_threads=min(8, os.cpu_count() or 1))

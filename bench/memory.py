@@ -28,7 +28,7 @@ BASELINE = textwrap.dedent("""
     import json, sys, psutil
     from faster_whisper import WhisperModel
     from service.config import ModelConfig
-    from service.engine import resolve_model
+    from service.worker.engine import resolve_model
     cfg = ModelConfig()
     if sys.argv[2] == "torch-vad":
         from silero_vad import load_silero_vad

@@ -31,7 +31,7 @@ def main() -> int:
     from faster_whisper.audio import decode_audio
 
     from service.config import ModelConfig
-    from service.engine import resolve_model
+    from service.worker.engine import resolve_model
 
     cfg = ModelConfig()
     seconds = len(decode_audio(str(audio))) / 16000

@@ -16,7 +16,9 @@ import logging
 import os
 import sys
 
-from service import logs, markers, registry
+from service import logs
+
+from service.safety import markers, registry
 
 log = logging.getLogger("asr.tray")
 
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from gui import single_instance
+    from gui.controllers import single_instance
     from gui.tray_app import TrayApp
 
     app = QApplication([sys.argv[0]])

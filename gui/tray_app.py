@@ -16,17 +16,17 @@ from PySide6.QtCore import QObject, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
-from gui import test_hooks
-from gui.controls import Controls
-from gui.fallback_window import FallbackWindow
-from gui.leftovers_flow import LeftoversFlow
-from gui.quit_sequence import QuitSequence
-from gui.service_process import ServiceProcess, State
-from gui.status_poll import StatusPoller
-from gui.status_window import StatusWindow
-from gui.sweep import sweep
-from gui.tray import Tray
-from service import markers, registry
+from gui.controllers import test_hooks
+from gui.widgets.controls import Controls
+from gui.widgets.fallback_window import FallbackWindow
+from gui.controllers.leftovers_flow import LeftoversFlow
+from gui.controllers.quit_sequence import QuitSequence
+from gui.controllers.service_process import ServiceProcess, State
+from gui.controllers.status_poll import StatusPoller
+from gui.widgets.status_window import StatusWindow
+from gui.controllers.sweep import sweep
+from gui.widgets.tray import Tray
+from service.safety import markers, registry
 
 log = logging.getLogger("asr.tray")
 
@@ -112,7 +112,7 @@ class TrayApp(QObject):
                     lambda: QTimer.singleShot(150, self.write_hook_snapshot))
 
     def install_signal_handlers(self) -> None:
-        from gui.unix_signals import SignalBridge
+        from gui.controllers.unix_signals import SignalBridge
 
         self.signals = SignalBridge(
             lambda signum: self.quit(f"signal {signal.Signals(signum).name}"), self)
@@ -219,7 +219,7 @@ class TrayApp(QObject):
     def open_captions(self) -> None:
         if self.captions is None:
             try:
-                from gui.captions_window import CaptionsWindow
+                from gui.widgets.captions_window import CaptionsWindow
             except Exception as exc:  # missing module or a missing audio library
                 log.warning("live captions unavailable: %s", exc)
                 self.show_message("Live captions", CAPTIONS_UNAVAILABLE.format(why=exc))

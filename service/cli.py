@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["serve", *argv]
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        from service import markers
+        from service.safety import markers
 
         markers.ensure_markers("service", "service", argv)
         import secrets
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _leftovers(args) -> int:
-    from service import leftovers
+    from service.safety import leftovers
 
     found = leftovers.scan()
     if args.kill:
@@ -106,7 +106,7 @@ def _leftovers(args) -> int:
 def _status(args) -> int:
     import httpx
 
-    from service import registry
+    from service.safety import registry
 
     services = []
     for rec in registry.read_all():

@@ -6,7 +6,7 @@ import logging
 import logging.handlers
 import sys
 
-from service import registry
+from service.safety import registry
 
 
 def setup(label: str, level: str | int = "INFO", file_name: str | None = None) -> None:

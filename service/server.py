@@ -25,10 +25,12 @@ import time
 
 import uvicorn
 
-from service import lifeline, logs, markers, registry
-from service.app import build_app
+from service import logs
+
+from service.safety import lifeline, markers, registry
+from service.fronts.app import build_app
 from service.config import ServiceConfig
-from service.supervisor import State, Supervisor
+from service.supervision.supervisor import State, Supervisor
 
 log = logging.getLogger("asr.service")
 

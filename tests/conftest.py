@@ -14,6 +14,7 @@ if str(ROOT) not in sys.path:
 
 from tests.support import procs, speech  # noqa: E402
 from tests.support.service_proc import start_service  # noqa: E402
+from service.safety.markers import MARKERS  # noqa: E402
 
 LEAK_GRACE = 5.0
 
@@ -23,7 +24,7 @@ def runtime_dir(tmp_path, monkeypatch):
     rt = tmp_path / "runtime"
     rt.mkdir()
     monkeypatch.setenv("ASR_TRAY_RUNTIME_DIR", str(rt))
-    for k in ("ASR_TRAY_ROLE", "ASR_TRAY_INSTANCE", "ASR_TRAY_PARENT_PID"):
+    for k in MARKERS:
         monkeypatch.delenv(k, raising=False)
     yield rt
     left = procs.wait_tree_gone(str(rt), LEAK_GRACE)

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from service import gpu
+from service.safety import gpu
 from tests.support.speech import SENTENCES, wer
 
 FOX = SENTENCES["fox"][2]

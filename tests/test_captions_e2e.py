@@ -31,7 +31,7 @@ def svc(tmp_path):
 
 @pytest.fixture
 def window(qtbot, svc):
-    from gui.captions_window import CaptionsWindow
+    from gui.widgets.captions_window import CaptionsWindow
 
     w = CaptionsWindow(service_url=lambda: svc.url)
     w.show()   # not qtbot.addWidget: that deletes the window before this teardown runs
@@ -148,7 +148,7 @@ def test_worker_killed_mid_captions_shows_an_error_then_start_works(
 
 
 def test_start_without_a_service_says_what_to_do(qtbot):
-    from gui.captions_window import CaptionsWindow
+    from gui.widgets.captions_window import CaptionsWindow
 
     w = CaptionsWindow(service_url=lambda: None)
     qtbot.addWidget(w)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 @pytest.fixture
 def window(qtbot):
-    from gui.captions_window import CaptionsWindow
+    from gui.widgets.captions_window import CaptionsWindow
 
     w = CaptionsWindow(service_url=lambda: None)
     qtbot.addWidget(w)

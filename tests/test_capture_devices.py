@@ -2,7 +2,7 @@
 Linux give them (what PortAudio reports is data; no device is opened)."""
 from __future__ import annotations
 
-from gui.capture import Resampler, collapse
+from gui.sources.capture import Resampler, collapse
 
 import numpy as np
 

@@ -110,7 +110,7 @@ def mic():
 # ------------------------------------------------------------------ tests
 def test_device_list_names_people_recognise():
     need_mic()
-    from gui.capture import list_input_devices
+    from gui.sources.capture import list_input_devices
 
     devices = list_input_devices(rescan=True)
     labels = [d.label for d in devices]
@@ -122,7 +122,7 @@ def test_device_list_names_people_recognise():
 
 
 def test_capture_converts_native_rate_to_16k_mono(mic):
-    from gui.capture import Capture, list_input_devices
+    from gui.sources.capture import Capture, list_input_devices
 
     pulse = next(d for d in list_input_devices(rescan=True) if d.name == "pulse")
     assert pulse.rate != RATE, "the test is about a device that does not run at 16 kHz"
@@ -154,7 +154,7 @@ def test_capture_converts_native_rate_to_16k_mono(mic):
 
 
 def test_a_device_that_went_away_gives_a_sentence(mic):
-    from gui.capture import Capture, CaptureError, InputDevice
+    from gui.sources.capture import Capture, CaptureError, InputDevice
 
     ghost = InputDevice(key="ALSA|USB Headset", label="USB Headset", name="USB Headset",
                         hostapi="ALSA", index=99, channels=1, rate=48000.0, is_default=False)
@@ -166,7 +166,7 @@ def test_a_device_that_went_away_gives_a_sentence(mic):
 def test_capture_stalls_are_reported_and_capture_resumes(mic):
     """A source that stops delivering (the device went away) is reported
     within seconds; the next start on a working device just works."""
-    from gui.capture import SILENT_DEVICE_S, Capture, CaptureError, list_input_devices
+    from gui.sources.capture import SILENT_DEVICE_S, Capture, CaptureError, list_input_devices
 
     pulse = next(d for d in list_input_devices(rescan=True) if d.name == "pulse")
     cap = Capture()

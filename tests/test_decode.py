@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from faster_whisper.audio import decode_audio
 
-from service.engine import Engine
+from service.worker.engine import Engine
 from service.errors import BadInput, TooLong
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import types
 
-from service.gpu import GpuProbe
+from service.safety.gpu import GpuProbe
 
 
 def fake_nvml(procs_by_kind: dict[str, list]) -> types.ModuleType:

@@ -18,7 +18,7 @@ import httpx
 import psutil
 import pytest
 
-from service import registry
+from service.safety import registry
 from tests.support import procs
 from tests.support.service_proc import start_service
 

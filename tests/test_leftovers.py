@@ -11,7 +11,7 @@ import time
 
 import psutil
 
-from service import registry
+from service.safety import registry
 from tests.support.service_proc import start_service
 
 

@@ -7,7 +7,7 @@ import os
 
 import psutil
 
-from service import markers
+from service.safety import markers
 from tests.support.service_proc import start_service
 
 

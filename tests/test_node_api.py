@@ -19,6 +19,7 @@ import pytest
 
 from tests.support import procs, speech
 from tests.support.service_proc import start_service
+from service.safety.markers import without_markers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "node"
 NODE_SCRIPT = Path(__file__).parent / "node" / "node_asr_client.js"
@@ -365,8 +366,7 @@ def test_node_spawns_the_service_on_a_fixed_port_and_stops_it_its_way(
     body, key = load_request("utterance_auto_pcm16.json", speech_files)
     request_file = tmp_path / "request.json"
     request_file.write_text(json.dumps(body))
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ASR_TRAY_ROLE", "ASR_TRAY_INSTANCE", "ASR_TRAY_PARENT_PID")}
+    env = without_markers(os.environ)
     port = free_port()
     run = subprocess.run([node, str(NODE_SCRIPT), sys.executable, str(port), str(request_file)],
                          capture_output=True, text=True, timeout=150, env=env,
@@ -435,7 +435,7 @@ def _seg(*words):
 
 
 def test_words_heard_in_the_context_audio_are_not_returned_twice():
-    from service.utterance import drop_context
+    from service.worker.utterance import drop_context
 
     previous = "The quick brown fox jumped over the lazy dog."
     # Whisper repeated the context's words: cut after the repeat of "dog".

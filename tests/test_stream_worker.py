@@ -7,14 +7,14 @@ import wave
 import numpy as np
 import pytest
 
-from service import streaming
+from service.worker import streaming
 from service.config import ModelConfig
 from tests.support import speech
 
 
 @pytest.fixture(scope="module")
 def engine():
-    from service.engine import Engine
+    from service.worker.engine import Engine
 
     return Engine(ModelConfig(model="tiny.en", device="cpu"))
 

@@ -173,7 +173,7 @@ def test_cancelled_callers_do_not_stall_the_queue(speech_files):
     import asyncio
 
     from service.config import ModelConfig
-    from service.supervisor import Supervisor
+    from service.supervision.supervisor import Supervisor
 
     async def scenario():
         sup = Supervisor(ModelConfig())

@@ -18,7 +18,7 @@ import uuid
 import psutil
 import pytest
 
-from service.processes import marked_processes
+from service.safety.processes import marked_processes
 from tests.support import desktop
 from tests.support.desktop import TrayProc, wait_no_survivors
 

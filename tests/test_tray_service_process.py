@@ -13,11 +13,11 @@ import uuid  # noqa: E402
 import psutil  # noqa: E402
 import pytest  # noqa: E402
 
-from gui.quit_sequence import QuitSequence  # noqa: E402
-from gui.service_process import ServiceProcess, State  # noqa: E402
-from gui.sweep import sweep  # noqa: E402
-from service import registry  # noqa: E402
-from service.processes import marked_processes  # noqa: E402
+from gui.controllers.quit_sequence import QuitSequence  # noqa: E402
+from gui.controllers.service_process import ServiceProcess, State  # noqa: E402
+from gui.controllers.sweep import sweep  # noqa: E402
+from service.safety import registry  # noqa: E402
+from service.safety.processes import marked_processes  # noqa: E402
 from tests.support import desktop  # noqa: E402
 
 READY_S = 90_000  # ms

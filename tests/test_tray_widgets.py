@@ -13,13 +13,13 @@ import uuid  # noqa: E402
 import psutil  # noqa: E402
 from PySide6.QtGui import QIcon  # noqa: E402
 
-from gui.controls import Controls  # noqa: E402
-from gui.fallback_window import NOTICE, FallbackWindow  # noqa: E402
-from gui.leftovers_flow import LeftoversFlow  # noqa: E402
-from gui.single_instance import SingleInstance, send  # noqa: E402
-from gui.status_poll import StatusPoller  # noqa: E402
-from gui.status_window import StatusWindow, rows_from  # noqa: E402
-from gui.tray import icon_state, tooltip_text  # noqa: E402
+from gui.widgets.controls import Controls  # noqa: E402
+from gui.widgets.fallback_window import NOTICE, FallbackWindow  # noqa: E402
+from gui.controllers.leftovers_flow import LeftoversFlow  # noqa: E402
+from gui.controllers.single_instance import SingleInstance, send  # noqa: E402
+from gui.controllers.status_poll import StatusPoller  # noqa: E402
+from gui.widgets.status_window import StatusWindow, rows_from  # noqa: E402
+from gui.widgets.tray import icon_state, tooltip_text  # noqa: E402
 from resources.icons import STATES, icon_path  # noqa: E402
 from tests.support import desktop  # noqa: E402
 
@@ -187,10 +187,10 @@ _KEEP: list = []
 
 
 def _captions_module():
-    """The real gui.captions_window when it is there; until then a stand-in
+    """The real gui.widgets.captions_window when it is there; until then a stand-in
     with the agreed interface, so the tray's wiring is tested either way."""
     try:
-        import gui.captions_window as real
+        import gui.widgets.captions_window as real
         return real
     except ImportError:
         from PySide6.QtCore import Signal
@@ -234,7 +234,7 @@ def test_live_captions_window_is_single_and_drives_the_listening_icon(qtbot, qap
     import sys
 
     module = _captions_module()
-    monkeypatch.setitem(sys.modules, "gui.captions_window", module)
+    monkeypatch.setitem(sys.modules, "gui.widgets.captions_window", module)
     app = _tray_app(qapp, monkeypatch, use_tray=True)
     app.controls["captions"].trigger()
     window = app.captions
@@ -253,7 +253,7 @@ def test_live_captions_window_is_single_and_drives_the_listening_icon(qtbot, qap
 def test_live_captions_unavailable_is_said_in_a_sentence(qtbot, qapp, monkeypatch):
     import sys
 
-    monkeypatch.setitem(sys.modules, "gui.captions_window", None)  # import fails
+    monkeypatch.setitem(sys.modules, "gui.widgets.captions_window", None)  # import fails
     app = _tray_app(qapp, monkeypatch, use_tray=False)
     qtbot.addWidget(app.ui)
     app.controls["captions"].trigger()
@@ -288,7 +288,7 @@ def test_a_lock_naming_a_process_that_is_no_tray_is_taken_over(qtbot, runtime_di
 
     from PySide6.QtCore import QSysInfo
 
-    from service.processes import read_markers
+    from service.safety.processes import read_markers
 
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from service import markers, registry
+from service.safety import markers, registry
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -109,7 +109,7 @@ class TrayProc:
     def send(self, line: str) -> None:
         """One line to its single-instance socket (a Unix socket QLocalServer
         made under the temp dir)."""
-        from gui.single_instance import server_name
+        from gui.controllers.single_instance import server_name
 
         old = os.environ.get(markers.RUNTIME_DIR)
         os.environ[markers.RUNTIME_DIR] = str(self.runtime_dir)
@@ -168,7 +168,7 @@ def screenshot(name: str) -> Path:
 # ------------------------------------------------------------------ checks
 def tree_identities(runtime_dir: Path) -> set[tuple[int, float]]:
     """(pid, create_time) of every live process with our runtime dir in its markers."""
-    from service.processes import marked_processes
+    from service.safety.processes import marked_processes
 
     out = set()
     for m in marked_processes(runtime_dir=str(runtime_dir)):

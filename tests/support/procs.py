@@ -5,7 +5,7 @@ import time
 
 import psutil
 
-from service.processes import marked_processes
+from service.safety.processes import marked_processes
 
 
 def tree(runtime_dir: str) -> list[psutil.Process]:

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from service.safety.markers import without_markers
 
 READY_TIMEOUT = 60.0
 
@@ -67,9 +68,7 @@ def start_service(tmp_path, *args: str, env: dict | None = None, wait_ready: boo
     service re-executes itself with them, as it does under any foreign parent."""
     stderr_path = str(tmp_path / f"service-{time.monotonic_ns()}.stderr")
     if env is None:
-        full_env = dict(os.environ)
-        for k in ("ASR_TRAY_ROLE", "ASR_TRAY_INSTANCE", "ASR_TRAY_PARENT_PID"):
-            full_env.pop(k, None)
+        full_env = without_markers(os.environ)
     else:
         full_env = dict(env)
     if runtime_dir is not None:

@@ -64,3 +64,12 @@ def wer(reference: str, hypothesis: str) -> float:
             cur = min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
             prev, d[j] = d[j], cur
     return d[len(hyp)] / max(1, len(ref))
+
+
+def read_wav(path) -> bytes:
+    """The 16-bit samples of a 16 kHz mono WAV made by speak()/concat()."""
+    import wave
+
+    with wave.open(str(path)) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2), path
+        return w.readframes(w.getnframes())

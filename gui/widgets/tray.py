@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from gui.controls import Controls
+from gui.widgets.controls import Controls
 from resources.icons import STATES, icon_path
 
 STATE_TEXT = {"stopped": "stopped", "starting": "starting…", "running": "running",

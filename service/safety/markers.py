@@ -17,7 +17,13 @@ RUNTIME_DIR = "ASR_TRAY_RUNTIME_DIR"
 # its top: on POSIX a re-parented child's ppid no longer matches it.
 PARENT_PID = "ASR_TRAY_PARENT_PID"
 
-ROLES = ("tray", "service", "worker")
+MARKERS = (ROLE, INSTANCE, PARENT_PID)
+
+
+def without_markers(env) -> dict:
+    """A copy of `env` with none of our markers: what a process outside any
+    tree has, so that whatever it starts marks itself afresh."""
+    return {k: v for k, v in env.items() if k not in MARKERS}
 
 
 def new_instance_id() -> str:
@@ -76,7 +82,7 @@ def ensure_markers(role: str, module: str, argv: list[str]) -> None:
     # Windows: run the marked copy as our child and mirror its exit code.
     import subprocess
 
-    from service import lifeline
+    from service.safety import lifeline
 
     proc = subprocess.Popen(args, env=env)
     lifeline.bind_child_to_us(proc.pid)

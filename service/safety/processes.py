@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from service import markers
+from service.safety import markers
 
 
 @dataclass

@@ -15,11 +15,13 @@ from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from service import __version__, formats, gpu, languages
+from service import __version__, formats, languages
+
+from service.safety import gpu
 from service.config import ServiceConfig
 from service.errors import BadInput, ServiceError
-from service.processes import FigureSampler
-from service.supervisor import State, Supervisor
+from service.safety.processes import FigureSampler
+from service.supervision.supervisor import State, Supervisor
 
 log = logging.getLogger("asr.app")
 
@@ -190,7 +192,7 @@ def build_app(cfg: ServiceConfig, supervisor: Supervisor,
 
     # Routes owned by other modules: the live stream (WS /v1/stream) and the
     # drop-in API of the node this service replaces (/utterance, /reset).
-    from service import node_api, stream_api
+    from service.fronts import node_api, stream_api
 
     stream_api.install(app, supervisor, cfg)
     node_api.install(app, supervisor, cfg)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from gui.controls import Controls
-from gui.tray import StateView, load_icons
+from gui.widgets.controls import Controls
+from gui.widgets.tray import StateView, load_icons
 
 NOTICE = ("No system tray was found on this desktop, so ASR Tray shows its controls in this "
           "window instead. Closing the window quits ASR Tray and stops the service.")

@@ -16,7 +16,7 @@ import time
 from PySide6.QtCore import QLockFile, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from service import registry
+from service.safety import registry
 
 log = logging.getLogger("asr.tray.single")
 
@@ -51,8 +51,8 @@ def send(message: str, name: str | None = None, wait_s: float = FIRST_STARTING_W
 def holder_is_a_tray(pid: int) -> bool:
     import psutil
 
-    from service import markers
-    from service.processes import read_markers
+    from service.safety import markers
+    from service.safety.processes import read_markers
 
     try:
         m = read_markers(psutil.Process(pid))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QFont
 
-from gui.service_process import State
+from gui.controllers.service_process import State
 
 # name -> menu text; the order is the menu's order (None: a separator)
 ITEMS = (

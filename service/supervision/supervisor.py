@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from service import lifeline, markers
+from service.safety import lifeline, markers
 from service.config import ModelConfig
 from service.errors import Busy, LoadFailed, ServiceError, TimedOut, WorkerUnavailable
-from service.processes import end_processes
+from service.safety.processes import end_processes
 
 log = logging.getLogger("asr.supervisor")
 
@@ -130,7 +130,7 @@ class Supervisor:
         saved = os.environ.get(markers.ROLE)
         os.environ[markers.ROLE] = "worker"
         try:
-            from service import worker
+            from service.worker import main as worker
 
             proc = ctx.Process(target=worker.run, name="asr-worker", daemon=False,
                                args=(child_conn, self.model_cfg, os.getpid(), self.log_level))

@@ -107,7 +107,7 @@ class StreamClient(QObject):
             pass  # the window that listened was closed and deleted: nobody to tell
 
     def _stream(self) -> None:
-        from gui.capture import CaptureError
+        from gui.sources.capture import CaptureError
         from websockets.sync.client import connect
 
         try:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from service import registry
-from service.processes import kill_now, marked_processes
+from service.safety import registry
+from service.safety.processes import kill_now, marked_processes
 
 log = logging.getLogger("asr.tray.sweep")
 

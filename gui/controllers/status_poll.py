@@ -16,8 +16,8 @@ import time
 import httpx
 from PySide6.QtCore import QObject, Signal
 
-from service import gpu
-from service.processes import FigureSampler
+from service.safety import gpu
+from service.safety.processes import FigureSampler
 
 log = logging.getLogger("asr.tray.status")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from service import markers
+from service.safety import markers
 
 CREATE_TIME_TOLERANCE = 0.05  # seconds; psutil derives it from clock ticks
 

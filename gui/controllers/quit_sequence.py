@@ -19,8 +19,8 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gui.service_process import ServiceProcess
-from gui.sweep import SweepReport, sweep
+from gui.controllers.service_process import ServiceProcess
+from gui.controllers.sweep import SweepReport, sweep
 
 log = logging.getLogger("asr.tray.quit")
 

@@ -31,7 +31,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from service import languages
 from service.errors import Busy, ServiceError
 from service.pcm import check_rate
-from service.supervisor import State
+from service.supervision.supervisor import State
 
 log = logging.getLogger("asr.stream")
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from service import gpu, markers, registry
-from service import processes
-from service.processes import kill_now, marked_processes
+from service.safety import gpu, markers, registry
+from service.safety import processes
+from service.safety.processes import kill_now, marked_processes
 
 
 @dataclass

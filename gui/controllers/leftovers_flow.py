@@ -1,6 +1,6 @@
 """"Kill leftover workers": scan → show them → confirm → kill → report.
 
-scan() and kill() come from service.leftovers (the same logic as
+scan() and kill() come from service.safety.leftovers (the same logic as
 `asr-service leftovers --kill`) and read /proc for every process, so both run
 in a thread; results come back through queued signals. Our own tree is never
 a candidate (scan() excludes our ASR_TRAY_INSTANCE), and this tray only acts
@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QLabel,
                                QMessageBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from service import leftovers
+from service.safety import leftovers
 
 log = logging.getLogger("asr.tray.leftovers")
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHeaderView, QLabel,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from gui.status_poll import gpu_text
+from gui.controllers.status_poll import gpu_text
 
 COLUMNS = ("Role", "PID", "State", "Uptime", "CPU %", "RSS", "GPU memory")
 

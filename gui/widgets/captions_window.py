@@ -242,8 +242,8 @@ class CaptionsWindow(QWidget):
         if not url:
             self._show_error(NO_SERVICE)
             return
-        from gui.capture import Capture
-        from gui.stream_client import StreamClient
+        from gui.sources.capture import Capture
+        from gui.controllers.stream_client import StreamClient
 
         device = self.device_box.currentData()
         capture = Capture()
@@ -294,7 +294,7 @@ class CaptionsWindow(QWidget):
         self.refresh_button.setEnabled(False)
 
         def work():
-            from gui.capture import CaptureError, list_input_devices
+            from gui.sources.capture import CaptureError, list_input_devices
             try:
                 devices, why = list_input_devices(rescan=rescan), ""
             except CaptureError as exc:

@@ -17,7 +17,9 @@ from typing import Any, Literal
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
-from service import languages, utterance
+from service import languages
+
+from service.worker import utterance
 from service.errors import BadInput, Busy, ServiceError
 from service.pcm import check_rate
 

@@ -39,7 +39,7 @@ def run(conn, model_cfg, expected_parent: int, log_level: str = "INFO") -> None:
     logging.basicConfig(level=log_level, stream=sys.stderr,
                         format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
 
-    from service import lifeline, registry
+    from service.safety import lifeline, registry
 
     lifeline.arm_parent_death_signal(expected_parent)                      # L0
     lifeline.watch_mp_parent(lambda why: _die(why, EXIT_PARENT_GONE))     # L1
@@ -61,7 +61,7 @@ def _serve(conn, model_cfg) -> None:
     from service.errors import LoadFailed, ServiceError
 
     try:
-        from service.engine import Engine
+        from service.worker.engine import Engine
 
         engine = Engine(model_cfg)
     except LoadFailed as exc:
@@ -115,11 +115,11 @@ def _handle(engine, msg: dict):
         audio = pcm16_to_float(msg["pcm"], msg.get("sample_rate", 16000))
         return engine.transcribe(audio, msg.get("options") or {})
     if op.startswith("stream_"):
-        from service import streaming
+        from service.worker import streaming
 
         return streaming.handle(engine, msg)
     if op == "utterance":
-        from service import utterance
+        from service.worker import utterance
 
         return utterance.handle(engine, msg)
     if op == "ping":

@@ -11,7 +11,7 @@ import json
 import os
 import time
 
-from service import registry
+from service.safety import registry
 
 ENV = "ASR_TRAY_TEST_HOOKS"
 SNAPSHOT = "tray-test-snapshot.json"

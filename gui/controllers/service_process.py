@@ -26,7 +26,7 @@ from enum import Enum
 
 from PySide6.QtCore import QIODevice, QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from service import lifeline, markers, registry
+from service.safety import lifeline, markers, registry
 
 log = logging.getLogger("asr.tray.service")
 

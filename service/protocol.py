@@ -1,0 +1,91 @@
+"""The worker protocol: every message between the service and its worker.
+
+One `multiprocessing.Pipe` per worker generation carries pickled dicts. Both
+sides build and read messages only through this module, so an op that one
+side sends and the other does not handle cannot be written by accident
+(tests/test_protocol.py checks the worker handles every op listed here).
+
+worker -> service
+  {"event": READY, "info": {...}}                     once, after the model loaded
+  {"event": LOAD_FAILED, "message": str}              instead of READY; then exit(2)
+  {"id": n, "ok": True, "result": ...}                one reply per request
+  {"id": n, "ok": False, "status": int, "message": str}
+
+service -> worker (each request carries the "id" the supervisor gives it)
+  {"op": TRANSCRIBE_FILE, "data": bytes, "options": {...}}   a whole file (POST /v1/audio/transcriptions)
+  {"op": UTTERANCE, "audio": bytes, "audio_format": str, "sample_rate": int,
+   "options": {...}, "padding_ms": int, "use_context_buffer": bool,
+   "use_text_context": bool, "trace_id": str, "state": {...}}   the node's POST /utterance
+  {"op": STREAM_OPEN, "stream": id, "sample_rate": int, "language": str|None, "tuning": {...}|None}
+  {"op": STREAM_FEED, "stream": id, "pcm": bytes}     -> {"events": [...], "position": s}
+  {"op": STREAM_FLUSH, "stream": id}                  -> {"events": [...], ...}; state dropped
+  {"op": STREAM_CLOSE, "stream": id}                  -> state dropped, nothing decoded
+  {"op": STOP}                                        cooperative stop (layer L2); no reply
+"""
+from __future__ import annotations
+
+# ------------------------------------------------------------------ names
+READY = "ready"
+LOAD_FAILED = "load_failed"
+
+TRANSCRIBE_FILE = "transcribe_file"
+UTTERANCE = "utterance"
+STREAM_OPEN = "stream_open"
+STREAM_FEED = "stream_feed"
+STREAM_FLUSH = "stream_flush"
+STREAM_CLOSE = "stream_close"
+STOP = "stop"
+
+REQUESTS = (TRANSCRIBE_FILE, UTTERANCE, STREAM_OPEN, STREAM_FEED, STREAM_FLUSH, STREAM_CLOSE)
+STREAM_OPS = (STREAM_OPEN, STREAM_FEED, STREAM_FLUSH, STREAM_CLOSE)
+
+# ------------------------------------------------------ the node's utterances
+# Part of an UTTERANCE request's shape: the front refuses what the worker
+# would refuse, before the audio crosses the pipe.
+PCM_FORMATS = ("pcm16", "pcm", "pcm_s16le", "s16le")
+FILE_FORMATS = ("wav", "mp3", "flac", "ogg", "opus", "webm", "m4a", "mp4", "aac")
+MAX_UTTERANCE_SECONDS = 600   # an utterance, not a recording: those go to /v1/audio/transcriptions
+
+
+# --------------------------------------------------------- service -> worker
+def transcribe_file(data: bytes, options: dict) -> dict:
+    return {"op": TRANSCRIBE_FILE, "data": data, "options": options}
+
+
+def stream_open(stream: str, sample_rate: int, language: str | None,
+                tuning: dict | None = None) -> dict:
+    return {"op": STREAM_OPEN, "stream": stream, "sample_rate": sample_rate,
+            "language": language, "tuning": tuning}
+
+
+def stream_feed(stream: str, pcm: bytes) -> dict:
+    return {"op": STREAM_FEED, "stream": stream, "pcm": pcm}
+
+
+def stream_flush(stream: str) -> dict:
+    return {"op": STREAM_FLUSH, "stream": stream}
+
+
+def stream_close(stream: str) -> dict:
+    return {"op": STREAM_CLOSE, "stream": stream}
+
+
+def stop() -> dict:
+    return {"op": STOP}
+
+
+# --------------------------------------------------------- worker -> service
+def ready(info: dict) -> dict:
+    return {"event": READY, "info": info}
+
+
+def load_failed(message: str) -> dict:
+    return {"event": LOAD_FAILED, "message": message}
+
+
+def reply(rid, result) -> dict:
+    return {"id": rid, "ok": True, "result": result}
+
+
+def failure(rid, status: int, message: str) -> dict:
+    return {"id": rid, "ok": False, "status": status, "message": message}

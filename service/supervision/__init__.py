@@ -1,0 +1,3 @@
+"""Supervision of the worker, inside the service process: spawn it from the
+main thread, watch it, restart it with backoff, queue requests for it, and
+stop it down the L2 ladder (stop message -> join -> terminate -> kill -> sweep)."""
