@@ -1,4 +1,6 @@
-"""Wiring: the service, its status, the menu, the windows and the one quit path.
+"""The composition root: builds the controllers (gui/controllers) and the
+widgets (gui/widgets) and wires one to the other: the service, its status,
+the menu, the windows, the leftovers question and the one quit path.
 
 Everything here runs on the UI thread and only reacts to signals; the work
 that can take time (HTTP, /proc scans, waiting for processes) lives in
@@ -17,16 +19,18 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from gui.controllers import test_hooks
-from gui.widgets.controls import Controls
-from gui.widgets.fallback_window import FallbackWindow
 from gui.controllers.leftovers_flow import LeftoversFlow
 from gui.controllers.quit_sequence import QuitSequence
 from gui.controllers.service_process import ServiceProcess, State
 from gui.controllers.status_poll import StatusPoller
-from gui.widgets.status_window import StatusWindow
 from gui.controllers.sweep import sweep
+from gui.widgets.controls import Controls
+from gui.widgets.fallback_window import FallbackWindow
+from gui.widgets.leftovers_dialog import LeftoversDialog
+from gui.widgets.status_window import StatusWindow
 from gui.widgets.tray import Tray
 from service.safety import markers, registry
+from service.sizes import mib
 
 log = logging.getLogger("asr.tray")
 
@@ -53,7 +57,9 @@ class TrayApp(QObject):
                                       device=getattr(opts, "device", None), parent=self)
         self.status_window = StatusWindow()
         self.poller = StatusPoller(self)
-        self.leftovers = LeftoversFlow(parent_widget_fn=self._dialog_parent, parent=self)
+        self.leftovers = LeftoversFlow(parent=self)
+        self.leftovers_dialog: LeftoversDialog | None = None
+        self.leftovers_message: QMessageBox | None = None
         self.quit_sequence = QuitSequence(self.service, self.instance, notify=self.notify,
                                           exit_hard=exit_hard, parent=self)
         forced = bool(getattr(opts, "no_tray", False))
@@ -89,6 +95,8 @@ class TrayApp(QObject):
         self.poller.snapshot.connect(self._on_snapshot)
         self.status_window.visibility_changed.connect(self.poller.set_fast)
         self.leftovers.found_at_startup.connect(self._on_leftovers_found)
+        self.leftovers.ask.connect(self._ask_about_leftovers)
+        self.leftovers.ask_again.connect(self._raise_leftovers_dialog)
         self.leftovers.finished.connect(self._on_leftovers_report)
         self.leftovers.busy_changed.connect(lambda busy: a["leftovers"].setEnabled(
             not busy and not self.quit_sequence.started_at))
@@ -104,8 +112,8 @@ class TrayApp(QObject):
             self.single.message.connect(self._on_instance_message)
         if self.hooks:
             self.status_window.updated.connect(lambda _shown: self.write_hook_snapshot())
-            self.leftovers.dialog_shown.connect(
-                lambda: QTimer.singleShot(150, self.write_hook_snapshot))
+            self.leftovers.ask.connect(
+                lambda _scan: QTimer.singleShot(150, self.write_hook_snapshot))
             if isinstance(self.ui, Tray):
                 # where the menu items are, so a test can click them for real
                 self.ui.menu.aboutToShow.connect(
@@ -153,9 +161,9 @@ class TrayApp(QObject):
         worker = next((p for p in status.get("processes") or [] if p.get("role") == "worker"), None)
         if worker and worker.get("gpu_present"):
             used = worker.get("gpu_memory")
-            details["memory"] = "GPU: in use" if used is None else f"GPU: {used / 2**20:.0f} MiB"
+            details["memory"] = "GPU: in use" if used is None else f"GPU: {mib(used)}"
         elif worker and worker.get("rss"):
-            details["memory"] = f"RAM: {worker['rss'] / 2**20:.0f} MiB (worker)"
+            details["memory"] = f"RAM: {mib(worker['rss'])} (worker)"
         self.ui.set_details(details)
         if self.status_window.isVisible() or self.hooks:
             self.status_window.show_snapshot(snap)
@@ -169,10 +177,31 @@ class TrayApp(QObject):
                         "hold memory. Use 'Kill leftover workers' in the menu to see and end them.")
         self.write_hook_snapshot()
 
+    def _ask_about_leftovers(self, scan) -> None:
+        dialog = LeftoversDialog(scan, self._dialog_parent())
+        dialog.accepted.connect(lambda: self._answer_leftovers(lambda: self.leftovers.end(scan)))
+        dialog.rejected.connect(lambda: self._answer_leftovers(self.leftovers.keep))
+        self.leftovers_dialog = dialog
+        dialog.open()
+
+    def _answer_leftovers(self, answer) -> None:
+        self.leftovers_dialog = None
+        answer()
+
+    def _raise_leftovers_dialog(self) -> None:
+        if self.leftovers_dialog is not None:
+            self.leftovers_dialog.raise_()
+            self.leftovers_dialog.activateWindow()
+
     def _on_leftovers_report(self, sentence: str) -> None:
         self.leftovers_found = 0
         self.controls.mark_leftovers(0)
         self.notify("Leftover workers", sentence)
+        # its own box: a later show_message must not replace (and delete) this one
+        self.leftovers_message = QMessageBox(
+            QMessageBox.Icon.Information, "ASR Tray — Leftover workers", sentence,
+            QMessageBox.StandardButton.Ok, self._dialog_parent())
+        self.leftovers_message.open()
         self.write_hook_snapshot()
 
     def _on_instance_message(self, line: str) -> None:
@@ -185,8 +214,9 @@ class TrayApp(QObject):
         verb, _, arg = line.partition(" ")
         if verb == "action" and arg in self.controls.actions:
             self.controls[arg].trigger()
-        elif verb == "dialog" and self.leftovers.dialog is not None:
-            (self.leftovers.dialog.accept if arg == "accept" else self.leftovers.dialog.reject)()
+        elif verb == "dialog" and self.leftovers_dialog is not None:
+            dialog = self.leftovers_dialog
+            (dialog.accept if arg == "accept" else dialog.reject)()
         self.write_hook_snapshot()
 
     # ------------------------------------------------------------ actions
@@ -309,7 +339,7 @@ class TrayApp(QObject):
             "status_window": self.status_window.shown(),
             "leftovers_found": self.leftovers_found,
             "leftovers_report": self.leftovers.last_report,
-            "leftovers_dialog_open": self.leftovers.dialog is not None,
+            "leftovers_dialog_open": self.leftovers_dialog is not None,
             "quitting": self.quit_sequence.started_at is not None,
             "actions": {k: v.isEnabled() for k, v in self.controls.actions.items()},
             "menu": self._menu_geometry(),
@@ -317,7 +347,7 @@ class TrayApp(QObject):
         }
 
     def _kill_button_geometry(self) -> list[int] | None:
-        dialog = self.leftovers.dialog
+        dialog = self.leftovers_dialog
         if dialog is None or not dialog.isVisible():
             return None
         button = dialog.kill_button

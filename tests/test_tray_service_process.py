@@ -219,9 +219,40 @@ def test_a_service_that_dies_is_an_error_and_takes_its_worker(qtbot, service_pro
     with qtbot.waitSignal(sp.failed, timeout=5000) as failed:
         os.kill(sp.pid, 9)
     assert failed.args[0].startswith("The ASR service stopped unexpectedly (exit code")
-    assert "Start" in failed.args[0] and str(sp.log_path) in failed.args[0]
+    assert "Start" in failed.args[0] and f"service.log and worker.log in {registry.log_dir()}" in failed.args[0]
+    assert "last message" not in failed.args[0], "a SIGKILLed service said nothing last"
     assert sp.state == State.ERROR and sp.url is None
     psutil.wait_procs([worker], timeout=3)
     assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
     assert sp.start(), "Start works from the error state"
     qtbot.waitUntil(lambda: sp.state == State.RUNNING, timeout=READY_S)
+
+
+CHATTY_THEN_FAILING_SERVICE = r"""
+import sys
+for i in range(20000):
+    print(f"line {i} of a service that talks a lot", file=sys.stderr)
+print("x" * 100000, file=sys.stderr)
+sys.exit("The model folder /nowhere cannot be read")
+"""
+
+
+class ChattyFailingService(ServiceProcess):
+    def command(self) -> list[str]:
+        return [sys.executable, "-c", CHATTY_THEN_FAILING_SERVICE]
+
+
+def test_the_services_stderr_is_a_bounded_tail_quoted_when_it_dies(qtbot, instance, runtime_dir):
+    sp = ChattyFailingService()
+    with qtbot.waitSignal(sp.failed, timeout=20000) as failed:
+        sp.start()
+    message = failed.args[0]
+    assert message.startswith("The ASR service stopped unexpectedly (exit code 1).")
+    assert 'Its last message: "The model folder /nowhere cannot be read".' in message
+    assert f"service.log and worker.log in {registry.log_dir()}" in message
+    lines = sp.stderr_tail.lines()
+    assert 0 < len(lines) <= 40 and all(len(line) <= 400 for line in lines), len(lines)
+    assert lines[-1] == "The model folder /nowhere cannot be read"
+    assert lines[0].startswith("line 19"), "the tail keeps the newest lines"
+    # no copy of the stream on disk: the service and the worker keep their own logs
+    assert not list(registry.log_dir().glob("*stderr*"))

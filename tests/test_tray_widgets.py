@@ -7,6 +7,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import re  # noqa: E402
 import types  # noqa: E402
 import uuid  # noqa: E402
 
@@ -16,11 +17,13 @@ from PySide6.QtGui import QIcon  # noqa: E402
 from gui.widgets.controls import Controls  # noqa: E402
 from gui.widgets.fallback_window import NOTICE, FallbackWindow  # noqa: E402
 from gui.controllers.leftovers_flow import LeftoversFlow  # noqa: E402
+from gui.widgets.leftovers_dialog import LeftoversDialog  # noqa: E402
 from gui.controllers.single_instance import SingleInstance, send  # noqa: E402
 from gui.controllers.status_poll import StatusPoller  # noqa: E402
 from gui.widgets.status_window import StatusWindow, rows_from  # noqa: E402
 from gui.widgets.tray import icon_state, tooltip_text  # noqa: E402
 from resources.icons import STATES, icon_path  # noqa: E402
+from service.safety.gpu import GpuProbe  # noqa: E402
 from tests.support import desktop  # noqa: E402
 
 
@@ -78,9 +81,17 @@ def test_status_window_shows_the_real_tree(qtbot, service):
     assert window.labels["url"].text() == service.url
     assert window.labels["model"].text() == "tiny.en"
     assert window.labels["restarts"].text() == "0"
-    expected_gpu = "no GPU" if window.labels["gpu"].text() == "no GPU" else None
-    if expected_gpu:
-        assert {r["gpu"] for r in window.rows} == {"no GPU"}
+    # What NVML says, asked here and now, not read back from the window.
+    probe = GpuProbe()
+    assert window.labels["gpu"].text() == (", ".join(probe.names) if probe.available else "no GPU")
+    on_gpu = probe.memory_by_pid()
+    for row in window.rows:
+        if not probe.available:
+            assert row["gpu"] == "no GPU", row
+        elif row["pid"] not in on_gpu:
+            assert row["gpu"] == "-", row
+        else:
+            assert row["gpu"] == "in use" or re.fullmatch(r"\d+ MiB", row["gpu"]), row
     # the table shows what `rows` says
     assert window.table.item(2, 1).text() == str(service.worker_pid)
 
@@ -125,20 +136,29 @@ def test_leftovers_flow_ends_leftovers_and_spares_decoys(qtbot, runtime_dir):
         assert found.args == [2]
         assert service_left.is_running() and worker_left.is_running(), "a start-up scan only reports"
 
-        flow.run()
-        qtbot.waitUntil(lambda: flow.dialog is not None, timeout=20000)
-        table = flow.dialog.table
+        with qtbot.waitSignal(flow.ask, timeout=20000) as asked:
+            flow.run()
+        scan = asked.args[0]
+        assert flow.busy and flow.asking
+        # the question the tray shows, answered the way the tray wires it
+        dialog = LeftoversDialog(scan)
+        qtbot.addWidget(dialog)
+        dialog.accepted.connect(lambda: flow.end(scan))
+        table = dialog.table
         pids = {int(table.item(r, 0).text()) for r in range(table.rowCount())}
         assert pids == {service_left.pid, worker_left.pid}
         assert {table.item(r, 1).text() for r in range(table.rowCount())} == {"service", "worker"}
+        assert all(table.item(r, 3).text().endswith(" MiB") for r in range(table.rowCount()))
+        with qtbot.waitSignal(flow.ask_again, timeout=1000):
+            flow.run()   # the menu item again while the question is open: no second scan
         with qtbot.waitSignal(flow.finished, timeout=20000) as done:
-            flow.dialog.accept()
+            dialog.accept()
         assert done.args[0].startswith("Ended 2 leftover process(es).")
+        assert flow.last_report == done.args[0] and not flow.busy and not flow.asking
         for p in (service_left, worker_left):
             assert not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
         assert named_like.is_running(), "a process with a similar name is not ours"
         assert not reused.exists(), "the record with a reused pid is pruned, its process spared"
-        flow.message_box.close()
 
         with qtbot.waitSignal(flow.finished, timeout=20000) as again:
             flow.run()
@@ -186,39 +206,6 @@ def test_tray_app_without_a_tray_uses_the_window(qtbot, qapp, monkeypatch):
 _KEEP: list = []
 
 
-def _captions_module():
-    """The real gui.widgets.captions_window when it is there; until then a stand-in
-    with the agreed interface, so the tray's wiring is tested either way."""
-    try:
-        import gui.widgets.captions_window as real
-        return real
-    except ImportError:
-        from PySide6.QtCore import Signal
-        from PySide6.QtWidgets import QWidget
-
-        class CaptionsWindow(QWidget):
-            listening_changed = Signal(bool)
-            error = Signal(str)
-
-            def __init__(self, service_url, parent=None):
-                super().__init__(parent)
-                self.service_url = service_url
-                self._listening = False
-
-            def start_captions(self):
-                self._listening = True
-                self.listening_changed.emit(True)
-
-            def stop_captions(self):
-                self._listening = False
-                self.listening_changed.emit(False)
-
-            def is_listening(self):
-                return self._listening
-
-        return types.SimpleNamespace(CaptionsWindow=CaptionsWindow)
-
-
 def _tray_app(qapp, monkeypatch, use_tray):
     from gui.tray_app import TrayApp
 
@@ -231,13 +218,12 @@ def _tray_app(qapp, monkeypatch, use_tray):
 
 
 def test_live_captions_window_is_single_and_drives_the_listening_icon(qtbot, qapp, monkeypatch):
-    import sys
+    import gui.widgets.captions_window as module   # the real one: an import failure fails here
 
-    module = _captions_module()
-    monkeypatch.setitem(sys.modules, "gui.widgets.captions_window", module)
     app = _tray_app(qapp, monkeypatch, use_tray=True)
     app.controls["captions"].trigger()
     window = app.captions
+    assert app.message_box is None, app.message_box and app.message_box.text()
     assert isinstance(window, module.CaptionsWindow) and window.isVisible()
     qtbot.addWidget(window)
     app.controls["captions"].trigger()
@@ -263,20 +249,43 @@ def test_live_captions_unavailable_is_said_in_a_sentence(qtbot, qapp, monkeypatc
     app.message_box.close()
 
 
+FORBIDDEN_IN_THE_TRAY = ("torch", "ctranslate2", "faster_whisper", "onnxruntime", "fastapi",
+                         "service.worker")
+
+
 def test_the_tray_never_imports_the_model_stack():
+    """Every module of gui/, subpackages included, imported in a fresh
+    interpreter (any import error fails the test): none of the model stack,
+    the HTTP server or the worker comes with them."""
+    import json
     import subprocess
     import sys
+    import textwrap
 
-    code = ("import sys, pkgutil, importlib, gui\n"
-            "for m in pkgutil.iter_modules(gui.__path__):\n"
-            "    if m.name not in ('__main__', 'captions_window', 'capture', 'stream_client'):\n"
-            "        importlib.import_module('gui.' + m.name)\n"
-            "print(sorted(k for k in sys.modules if k.split('.')[0] in "
-            "('torch', 'ctranslate2', 'faster_whisper', 'onnxruntime')))\n")
+    code = textwrap.dedent(f"""
+        import importlib, json, pkgutil, sys
+        import gui
+
+        def fail(name):
+            raise ImportError(f"{{name}} could not be imported")
+
+        names = ["gui"]
+        for m in pkgutil.walk_packages(gui.__path__, "gui.", onerror=fail):
+            if m.name != "gui.__main__":     # runs the app
+                importlib.import_module(m.name)
+                names.append(m.name)
+        bad = {FORBIDDEN_IN_THE_TRAY!r}
+        found = sorted(k for k in sys.modules if any(k == b or k.startswith(b + ".") for b in bad))
+        print(json.dumps({{"imported": names, "forbidden": found}}))
+        """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    for expected in ("gui.tray_app", "gui.controllers.stream_client", "gui.sources.capture",
+                     "gui.widgets.captions_window", "gui.widgets.leftovers_dialog"):
+        assert expected in result["imported"], result["imported"]
+    assert result["forbidden"] == []
 
 
 def test_a_lock_naming_a_process_that_is_no_tray_is_taken_over(qtbot, runtime_dir):

@@ -1,10 +1,14 @@
-""""Kill leftover workers": scan → show them → confirm → kill → report.
+""""Kill leftover workers": scan → ask → kill → report, as signals.
 
 scan() and kill() come from service.safety.leftovers (the same logic as
 `asr-service leftovers --kill`) and read /proc for every process, so both run
 in a thread; results come back through queued signals. Our own tree is never
 a candidate (scan() excludes our ASR_TRAY_INSTANCE), and this tray only acts
 on trees of its own runtime directory, the one whose registry it keeps.
+
+The flow shows nothing itself: `ask` hands the scan to whoever shows the
+question (the tray shows gui.widgets.leftovers_dialog), who answers with
+`end(scan)` or `keep()`; `finished` carries the sentence to show afterwards.
 """
 from __future__ import annotations
 
@@ -12,73 +16,27 @@ import logging
 import threading
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QLabel,
-                               QMessageBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from service.safety import leftovers
 
 log = logging.getLogger("asr.tray.leftovers")
 
 
-def scan_mine() -> leftovers.Scan:
-    """Leftovers of earlier trees of our runtime dir (leftovers.scan scopes it)."""
-    return leftovers.scan()
-
-
-def describe_age(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s} s" if s < 120 else f"{s // 60} min" if s < 7200 else f"{s // 3600} h"
-
-
-class LeftoversDialog(QDialog):
-    def __init__(self, scan: leftovers.Scan, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setWindowTitle("ASR Tray — Leftover workers")
-        n = len(scan.leftovers)
-        text = QLabel(f"{n} process(es) of earlier ASR Tray runs are still running, and no tray "
-                      "owns them any more. Ending them frees their memory (and GPU memory). "
-                      "The service of this tray is not among them.", self)
-        text.setWordWrap(True)
-        self.table = QTableWidget(n, 5, self)
-        self.table.setHorizontalHeaderLabels(("PID", "Role", "Age", "RSS", "GPU memory"))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        for r, item in enumerate(scan.leftovers):
-            values = (str(item.pid), item.role, describe_age(item.age),
-                      "-" if item.rss is None else f"{item.rss / 2**20:.0f} MiB", item.gpu_memory)
-            for c, v in enumerate(values):
-                self.table.setItem(r, c, QTableWidgetItem(v))
-        buttons = QDialogButtonBox(self)
-        self.kill_button = buttons.addButton("End them", QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(text)
-        layout.addWidget(self.table)
-        layout.addWidget(buttons)
-        self.resize(520, 260)
-
-
 class LeftoversFlow(QObject):
     found_at_startup = Signal(int)      # how many leftovers the start-up scan saw
+    ask = Signal(object)                # Scan with leftovers: ask the user, answer end()/keep()
+    ask_again = Signal()                # run() while the question is open: bring it forward
     finished = Signal(str)              # the report sentence after a kill (or "none found")
     busy_changed = Signal(bool)
-    dialog_shown = Signal()
     _scanned = Signal(object, bool)     # (Scan, interactive) from the scan thread
     _killed = Signal(object)            # KillReport from the kill thread
 
-    def __init__(self, parent_widget_fn=lambda: None, scan_fn=scan_mine, kill_fn=leftovers.kill,
-                 parent: QObject | None = None):
+    def __init__(self, scan_fn=None, kill_fn=None, parent: QObject | None = None):
         super().__init__(parent)
-        self._parent_widget_fn = parent_widget_fn
-        self._scan_fn = scan_fn
-        self._kill_fn = kill_fn
+        self._scan_fn = scan_fn or leftovers.scan
+        self._kill_fn = kill_fn or leftovers.kill
         self.busy = False
-        self.dialog: LeftoversDialog | None = None
-        self.message_box: QMessageBox | None = None
-        self.last_scan: leftovers.Scan | None = None
+        self.asking = False                 # a question is out, no answer yet
         self.last_report: str | None = None
         self._scanned.connect(self._on_scanned)
         self._killed.connect(self._on_killed)
@@ -95,14 +53,24 @@ class LeftoversFlow(QObject):
         self._in_thread(lambda: self._scanned.emit(self._safe_scan(), False), "leftovers-scan")
 
     def run(self) -> None:
-        """The menu item: scan, then show what was found and ask."""
+        """The menu item: scan, then ask about what was found."""
         if self.busy:
-            if self.dialog is not None:
-                self.dialog.raise_()
-                self.dialog.activateWindow()
+            if self.asking:
+                self.ask_again.emit()
             return
         self._set_busy(True)
         self._in_thread(lambda: self._scanned.emit(self._safe_scan(), True), "leftovers-scan")
+
+    def end(self, scan: leftovers.Scan) -> None:
+        """The user's answer: end the leftovers of `scan` (the one `ask` carried)."""
+        self.asking = False
+        log.info("ending %d leftover(s) at the user's request", len(scan.leftovers))
+        self._kill_in_thread(scan)
+
+    def keep(self) -> None:
+        """The user's answer: leave them running."""
+        self.asking = False
+        self._set_busy(False)
 
     def _safe_scan(self):
         try:
@@ -118,7 +86,6 @@ class LeftoversFlow(QObject):
                 self._report(f"Could not look for leftover workers: {scan}. Try again, or run "
                              "'asr-service leftovers' in a terminal to see the details.")
             return
-        self.last_scan = scan
         n = len(scan.leftovers)
         log.info("leftover scan: %d leftover(s): %s", n,
                  ", ".join(f"{l.role} pid {l.pid}" for l in scan.leftovers) or "none")
@@ -127,21 +94,12 @@ class LeftoversFlow(QObject):
             return
         if n == 0:
             # Nothing to ask about; still prune registry records of dead processes.
-            self._in_thread(lambda: self._killed.emit(self._safe_kill(scan)), "leftovers-kill")
+            self._kill_in_thread(scan)
             return
-        self.dialog = LeftoversDialog(scan, self._parent_widget_fn())
-        self.dialog.accepted.connect(lambda: self._confirmed(scan))
-        self.dialog.rejected.connect(self._cancelled)
-        self.dialog.open()
-        self.dialog_shown.emit()
+        self.asking = True
+        self.ask.emit(scan)
 
-    def _cancelled(self) -> None:
-        self.dialog = None
-        self._set_busy(False)
-
-    def _confirmed(self, scan) -> None:
-        self.dialog = None
-        log.info("ending %d leftover(s) at the user's request", len(scan.leftovers))
+    def _kill_in_thread(self, scan) -> None:
         self._in_thread(lambda: self._killed.emit(self._safe_kill(scan)), "leftovers-kill")
 
     def _safe_kill(self, scan):
@@ -162,8 +120,4 @@ class LeftoversFlow(QObject):
     def _report(self, sentence: str) -> None:
         self.last_report = sentence
         log.info("leftovers: %s", sentence)
-        self.message_box = QMessageBox(QMessageBox.Icon.Information, "ASR Tray — Leftover workers",
-                                       sentence, QMessageBox.StandardButton.Ok,
-                                       self._parent_widget_fn())
-        self.message_box.open()
         self.finished.emit(sentence)

@@ -50,10 +50,6 @@ class QuitSequence(QObject):
         service.stopped.connect(self._on_service_stopped)
 
     @property
-    def running(self) -> bool:
-        return self.started_at is not None and not self._finished.is_set()
-
-    @property
     def finished(self) -> bool:
         return self._finished.is_set()
 

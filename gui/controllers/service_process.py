@@ -14,6 +14,10 @@ ready line and the exit without ever blocking the event loop.
 The service's stdin is a pipe we keep open for the child's whole life: it is
 the service's L1 lifeline (`--lifeline-stdin`), so closing our end is how we
 ask it to stop, and the kernel closes it for us if the tray dies.
+
+Its stderr (and its worker's) only feeds a bounded in-memory tail
+(stderr_tail): the service and the worker keep their own rotating logs in
+the log folder (LOG_FILES), which is where every error sentence points.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from enum import Enum
 
 from PySide6.QtCore import QIODevice, QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from gui.controllers.stderr_tail import LineTail
 from service.safety import lifeline, markers, registry
 
 log = logging.getLogger("asr.tray.service")
@@ -34,6 +39,7 @@ READY_TIMEOUT_S = 180.0      # a model download on first use can take a while
 STOP_TERMINATE_AFTER_MS = 1000   # lifeline closed, then SIGTERM ...
 STOP_KILL_AFTER_MS = 1500        # ... then SIGKILL (the worker follows by L0)
 TOKEN_ENV = "ASR_TRAY_TOKEN"
+LOG_FILES = ("service.log", "worker.log")   # written by the service and its worker
 
 
 class State(str, Enum):
@@ -60,7 +66,8 @@ class ServiceProcess(QObject):
         self.worker_pid: int | None = None
         self.error: str | None = None
         self.token: str | None = None
-        self.log_path = registry.log_dir() / "service-stderr.log"
+        self.log_dir = registry.log_dir()
+        self.stderr_tail = LineTail()
         self._proc: QProcess | None = None
         self._stdout = b""
         self._restart_after_stop = False
@@ -104,14 +111,15 @@ class ServiceProcess(QObject):
         self.url = self.pid = self.worker_pid = self.error = None
         self._error_after_stop = None
         self._stdout = b""
+        self.stderr_tail.clear()
         self.token = secrets.token_urlsafe(24)
         proc = QProcess(self)
         cmd = self.command()
         proc.setProgram(cmd[0])
         proc.setArguments(cmd[1:])
         proc.setProcessEnvironment(self.environment())
-        proc.setStandardErrorFile(str(self.log_path), QIODevice.OpenModeFlag.Append)
         proc.readyReadStandardOutput.connect(self._on_stdout)
+        proc.readyReadStandardError.connect(self._on_stderr)
         proc.finished.connect(self._on_finished)
         proc.errorOccurred.connect(self._on_process_error)
         self._proc = proc
@@ -148,11 +156,6 @@ class ServiceProcess(QObject):
         else:
             self.start()
 
-    def kill_now(self) -> None:
-        """Last resort from a hard deadline: SIGKILL, no waiting."""
-        if self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning:
-            self._proc.kill()
-
     def stop_blocking(self, grace_ms: int = 800, kill_wait_ms: int = 500) -> None:
         """For teardown only, when the event loop is already gone: close the
         lifeline, wait `grace_ms`, then SIGKILL and wait `kill_wait_ms`."""
@@ -184,6 +187,14 @@ class ServiceProcess(QObject):
             if line.strip():
                 self._on_event_line(line)
 
+    def _on_stderr(self) -> None:
+        if self._proc is not None:
+            self.stderr_tail.feed(bytes(self._proc.readAllStandardError()))
+
+    def logs_text(self) -> str:
+        """Where to look, for the error sentences."""
+        return f"{' and '.join(LOG_FILES)} in {self.log_dir}"
+
     def _on_event_line(self, line: bytes) -> None:
         try:
             event = json.loads(line)
@@ -201,7 +212,7 @@ class ServiceProcess(QObject):
 
     def _on_ready_timeout(self) -> None:
         self._fail(f"The ASR service did not become ready within {self._ready_timer.interval() // 1000} s "
-                   f"(loading the model may have hung). See {self.log_path} for details, "
+                   f"(loading the model may have hung). See {self.logs_text()} for details, "
                    "then use Start to try again.")
 
     def _fail(self, message: str) -> None:
@@ -229,16 +240,25 @@ class ServiceProcess(QObject):
         for t in (self._ready_timer, self._terminate_timer, self._kill_timer):
             t.stop()
         was = self.state
+        if self._proc is not None:
+            self.stderr_tail.feed(bytes(self._proc.readAllStandardError()))
+        self.stderr_tail.finish()
         self._proc = None
         self.url = self.worker_pid = None
         log.info("service exited (code %s, %s) while %s", code, status.name, was.value)
+        unexpected = was in (State.STARTING, State.RUNNING) and not self._error_after_stop
+        if (self._error_after_stop or unexpected) and self.stderr_tail.lines():
+            # into the tray's own (rotating) log: the service's stderr is kept nowhere else
+            log.error("the service's last lines on stderr:\n%s", "\n".join(self.stderr_tail.lines()))
         if self._error_after_stop:
             self._enter_error(self._error_after_stop)
         elif was == State.STOPPING:
             self._set_state(State.STOPPED)
-        elif was in (State.STARTING, State.RUNNING):
-            self._enter_error(f"The ASR service stopped unexpectedly (exit code {code}). "
-                              f"Its log is {self.log_path}; use Start to run it again.")
+        elif unexpected:
+            last = self.stderr_tail.last() if status == QProcess.ExitStatus.NormalExit else None
+            said = f' Its last message: "{last}".' if last else ""
+            self._enter_error(f"The ASR service stopped unexpectedly (exit code {code}).{said} "
+                              f"Its logs are {self.logs_text()}; use Start to run it again.")
         self.pid = None
         self.stopped.emit()
         if self._restart_after_stop:

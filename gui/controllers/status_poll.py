@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from service.safety import gpu
 from service.safety.processes import FigureSampler
+from service.sizes import mib
 
 log = logging.getLogger("asr.tray.status")
 
@@ -102,4 +103,4 @@ def gpu_text(available: bool, present: bool, used: int | None) -> str:
         return "no GPU"
     if not present:
         return "-"
-    return "in use" if used is None else f"{used / 2**20:.0f} MiB"
+    return "in use" if used is None else mib(used)

@@ -45,7 +45,6 @@ class StreamClient(QObject):
         self._open_source = open_source
         self.source: AudioSource | None = None
         self._stop = threading.Event()
-        self._abort = threading.Event()
         self._closed = threading.Event()
         self._ws = None
         self._failed = False
@@ -59,23 +58,6 @@ class StreamClient(QObject):
     def stop(self) -> None:
         """Flush: what was said so far is transcribed, then the stream ends."""
         self._stop.set()
-
-    def abort(self) -> None:
-        """End now, without waiting for the last words."""
-        self._abort.set()
-        self._stop.set()
-        ws = self._ws
-        if ws is not None:
-            threading.Thread(target=self._close_quietly, args=(ws,), daemon=True).start()
-
-    def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def wait(self, timeout: float) -> bool:
-        """For tests and exit paths only (never the UI loop)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.is_running()
 
     # ------------------------------------------------------------ stream thread
     def _fail(self, message: str) -> None:
@@ -141,7 +123,7 @@ class StreamClient(QObject):
                 if len(pending) >= SEND_EVERY_BYTES:
                     self._ws.send(bytes(pending))
                     pending.clear()
-            if self._closed.is_set() or self._abort.is_set():
+            if self._closed.is_set():
                 return
             # Flush: the audio already captured goes out, then `stop`; the
             # service answers with the last final and `done`.
@@ -158,7 +140,7 @@ class StreamClient(QObject):
                 self._fail(f"The ASR service did not finish the last words within "
                            f"{FLUSH_WAIT_S:g} s after Stop; the captions so far are kept.")
         except Exception as exc:
-            if not self._closed.is_set() and not self._abort.is_set():
+            if not self._closed.is_set():
                 self._fail(f"The connection to the ASR service broke ({type(exc).__name__}: "
                            f"{exc}). Press Start to begin again.")
         finally:
@@ -188,7 +170,7 @@ class StreamClient(QObject):
                     pass  # the close that follows ends the loop
         except ConnectionClosed as exc:
             code = exc.rcvd.code if exc.rcvd else None
-            if code not in (1000, None) and not self._abort.is_set():
+            if code not in (1000, None):
                 reason = exc.rcvd.reason if exc.rcvd else ""
                 self._fail(f"The ASR service ended the stream ({reason or f'code {code}'}). "
                            "Press Start to begin again.")
@@ -196,9 +178,8 @@ class StreamClient(QObject):
                 self._fail("The connection to the ASR service was lost (the service stopped or "
                            "restarted). Press Start to begin again once it is running.")
         except Exception as exc:
-            if not self._abort.is_set():
-                self._fail(f"The ASR service sent something unreadable ({type(exc).__name__}: "
-                           f"{exc}). Press Start to begin again.")
+            self._fail(f"The ASR service sent something unreadable ({type(exc).__name__}: "
+                       f"{exc}). Press Start to begin again.")
         finally:
             self._closed.set()
 

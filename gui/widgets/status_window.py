@@ -12,14 +12,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHeaderView, QLab
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.controllers.status_poll import gpu_text
+from service.sizes import mib
 
 COLUMNS = ("Role", "PID", "State", "Uptime", "CPU %", "RSS", "GPU memory")
 
 
 def fmt_bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    return f"{n / 2**20:.0f} MiB"
+    return "-" if n is None else mib(n)
 
 
 def fmt_uptime(s: float | None) -> str:
