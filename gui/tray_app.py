@@ -249,12 +249,14 @@ class TrayApp(QObject):
     def open_captions(self) -> None:
         if self.captions is None:
             try:
+                from gui.controllers.live_captions import LiveCaptions
                 from gui.widgets.captions_window import CaptionsWindow
             except Exception as exc:  # missing module or a missing audio library
                 log.warning("live captions unavailable: %s", exc)
                 self.show_message("Live captions", CAPTIONS_UNAVAILABLE.format(why=exc))
                 return
-            self.captions = CaptionsWindow(service_url=self.service_url)
+            # the window adopts the controller: closing it stops the stream
+            self.captions = CaptionsWindow(captions=LiveCaptions(service_url=self.service_url))
             self.captions.listening_changed.connect(self.ui.set_listening)
             self.captions.error.connect(lambda msg: self.notify("Live captions", msg, error=True))
         self.captions.show()

@@ -1,5 +1,5 @@
 """The real path: espeak speech into PulseAudio's FIFO microphone, captured
-by the CaptionsWindow through sounddevice ("pulse"), streamed to a real
+by the CaptionsWindow's LiveCaptions through sounddevice ("pulse"), streamed to a real
 service on tiny.en, shown in the window and exported."""
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def window(qtbot, svc):
     yield w
     if w.is_listening():
         w.stop_captions()
-    qtbot.waitUntil(lambda: not w._flushing and w._client is None, timeout=30000)
+    qtbot.waitUntil(w.live.is_idle, timeout=30000)
     w.close()
     w.deleteLater()
 
@@ -69,7 +69,7 @@ def test_captions_show_the_words_and_export(qtbot, window, mic, speech_files, tm
     keys = ["train", "apples"]
     pcm = b"".join(wav_pcm(speech_files[k]) + GAP for k in keys)
     mic.say(pcm)
-    qtbot.waitUntil(lambda: len(w.session.segments) >= 2, timeout=40000)
+    qtbot.waitUntil(lambda: len(w.live.session.segments) >= 2, timeout=40000)
     assert w.view.final_text().count("\n") >= 1
 
     # The last sentence: Stop while it is still being said. What was heard
@@ -82,20 +82,20 @@ def test_captions_show_the_words_and_export(qtbot, window, mic, speech_files, tm
     qtbot.waitUntil(lambda: len(set(speech.words(w.view.partial_text())) & set(ref)) >= 4,
                     timeout=20000)
     heard = w.view.partial_text()
-    n_before = len(w.session.segments)
+    n_before = len(w.live.session.segments)
     with qtbot.waitSignal(w.listening_changed, timeout=5000):
         w.stop_captions()
     assert not w.is_listening()
-    qtbot.waitUntil(lambda: len(w.session.segments) == n_before + 1, timeout=20000)
-    qtbot.waitUntil(lambda: not w._flushing, timeout=20000)
-    flushed = w.session.segments[-1]["text"]
+    qtbot.waitUntil(lambda: len(w.live.session.segments) == n_before + 1, timeout=20000)
+    qtbot.waitUntil(w.live.is_idle, timeout=20000)
+    flushed = w.live.session.segments[-1]["text"]
     # Every word the last partial had is in the final (give or take one).
     assert len(set(speech.words(heard)) - set(speech.words(flushed))) <= 1, (heard, flushed)
     assert speech.wer(" ".join(ref[:4]), " ".join(speech.words(flushed)[:4])) <= 0.5, flushed
 
     # What the window shows
     shown = w.view.toPlainText()
-    for k, seg in zip(keys, w.session.segments):
+    for k, seg in zip(keys, w.live.session.segments):
         assert speech.wer(speech.SENTENCES[k][2], seg["text"]) <= 0.35, seg
     assert speech.wer(" ".join(speech.SENTENCES[k][2] for k in keys),
                       " ".join(shown.splitlines()[:2])) <= 0.3, shown
@@ -105,7 +105,7 @@ def test_captions_show_the_words_and_export(qtbot, window, mic, speech_files, tm
     srt = w.export(tmp_path / "s.srt", "srt").read_text()
     cues = cue_blocks(srt)
     assert len(cues) == 3, srt
-    assert [c[2] for c in cues] == [s["text"] for s in w.session.segments]
+    assert [c[2] for c in cues] == [s["text"] for s in w.live.session.segments]
     for (a0, a1, _), (b0, b1, _) in zip(cues, cues[1:]):
         assert a0 < a1 <= b0 < b1, cues
     first_len = len(wav_pcm(speech_files[keys[0]])) / 32000
@@ -116,7 +116,7 @@ def test_captions_show_the_words_and_export(qtbot, window, mic, speech_files, tm
     assert vtt.startswith("WEBVTT") and vtt.count(" --> ") == 3
     assert re.search(r"\d\d:\d\d:\d\d\.\d\d\d --> ", vtt)
     txt = w.export(tmp_path / "s.txt", "txt").read_text()
-    assert txt.splitlines() == [s["text"] for s in w.session.segments]
+    assert txt.splitlines() == [s["text"] for s in w.live.session.segments]
 
 
 def test_worker_killed_mid_captions_shows_an_error_then_start_works(
@@ -131,8 +131,8 @@ def test_worker_killed_mid_captions_shows_an_error_then_start_works(
         os.kill(svc.worker_pid, signal.SIGKILL)
     assert sig.args == [False]
     assert errors and "worker" in errors[-1] and "new stream" in errors[-1], errors
-    assert w.last_error == errors[-1] and "worker" in w.status.text()
-    qtbot.waitUntil(lambda: not w._flushing and w._client is None, timeout=10000)
+    assert w.live.last_error == errors[-1] and "worker" in w.status.text()
+    qtbot.waitUntil(w.live.is_idle, timeout=10000)
 
     # The service restarts its worker; captions start again from the window.
     deadline = time.monotonic() + 60
@@ -141,10 +141,10 @@ def test_worker_killed_mid_captions_shows_an_error_then_start_works(
         qtbot.wait(200)
     mic.hush()   # the rest of the sentence that was cut off is not wanted in the new stream
     start_listening(qtbot, w)
-    before = len(w.session.segments)
+    before = len(w.live.session.segments)
     mic.say(wav_pcm(speech_files["train"]) + GAP)
-    qtbot.waitUntil(lambda: len(w.session.segments) > before, timeout=30000)
-    assert speech.wer(speech.SENTENCES["train"][2], w.session.segments[-1]["text"]) <= 0.35
+    qtbot.waitUntil(lambda: len(w.live.session.segments) > before, timeout=30000)
+    assert speech.wer(speech.SENTENCES["train"][2], w.live.session.segments[-1]["text"]) <= 0.35
 
 
 def test_start_without_a_service_says_what_to_do(qtbot):
@@ -156,4 +156,4 @@ def test_start_without_a_service_says_what_to_do(qtbot):
         w.start_captions()
     assert "service is not running" in sig.args[0] and "Start" in sig.args[0]
     assert not w.is_listening()
-    qtbot.waitUntil(lambda: not w._listing, timeout=10000)
+    qtbot.waitUntil(lambda: not w.live.is_listing(), timeout=10000)

@@ -1,5 +1,6 @@
-"""The captions window's display and session tools, driven with protocol
-events (the audio path itself is in test_captions_e2e.py)."""
+"""The captions window's display and session tools, driven through its
+LiveCaptions controller with protocol events (the audio path itself is in
+test_captions_e2e.py)."""
 from __future__ import annotations
 
 import os
@@ -23,28 +24,28 @@ def window(qtbot):
     qtbot.addWidget(w)
     w.resize(500, 300)
     w.show()
-    qtbot.waitUntil(lambda: not w._listing, timeout=10000)  # the device scan thread is done
+    qtbot.waitUntil(lambda: not w.live.is_listing(), timeout=10000)  # the device scan is done
     return w
 
 
-def stream(began: float):
-    """Stands in for a StreamClient: the window only asks when its audio began."""
-    return SimpleNamespace(source=SimpleNamespace(started_at=began))
+class FakeStream:
+    """Stands in for a StreamClient: the controller only asks when its audio began."""
+
+    def __init__(self, began: float):
+        self.source = SimpleNamespace(started_at=began)
 
 
 def partial(w, client, text, start, end):
-    w._client = client          # partials are shown for the stream that is listening
-    try:
-        w._on_partial(client, {"type": "partial", "text": text, "start": start, "end": end})
-    finally:
-        w._client = None        # so closing the window does not try to stop a stand-in
+    # The controller passes on partials of the stream that is listening (or
+    # flushing) only, which a stand-in is not: the window gets what it would.
+    w.live.partial.emit(text)
 
 
 def say(w, client, start, end, text, partial_words=2):
     words = text.split()
     for n in range(1, min(partial_words, len(words)) + 1):
         partial(w, client, " ".join(words[:n]), start, start + 0.5 * n)
-    w._on_final(client, {"type": "final", "text": text, "start": start, "end": end})
+    w.live.on_final(client, {"type": "final", "text": text, "start": start, "end": end})
 
 
 def char_format_at(w, pos):
@@ -55,7 +56,7 @@ def char_format_at(w, pos):
 
 def test_partial_is_distinct_and_replaced_by_the_final(window):
     w = window
-    c = stream(100.0)
+    c = FakeStream(100.0)
     say(w, c, 0.5, 2.0, "Hello there.")
     partial(w, c, "How are", 3.0, 3.5)
     text = w.view.toPlainText()
@@ -66,7 +67,7 @@ def test_partial_is_distinct_and_replaced_by_the_final(window):
     partial_fmt = char_format_at(w, text.index("How"))
     assert partial_fmt.fontItalic() and not final_fmt.fontItalic()
     assert partial_fmt.foreground().color() != final_fmt.foreground().color()
-    w._on_final(c, {"type": "final", "text": "How are you?", "start": 3.0, "end": 4.2})
+    w.live.on_final(c, {"type": "final", "text": "How are you?", "start": 3.0, "end": 4.2})
     assert w.view.toPlainText().splitlines() == ["Hello there.", "How are you?"]
     assert w.view.partial_text() == ""
     assert not char_format_at(w, w.view.toPlainText().index("How")).fontItalic()
@@ -74,15 +75,15 @@ def test_partial_is_distinct_and_replaced_by_the_final(window):
 
 def test_an_empty_final_clears_the_partial(window):
     w = window
-    c = stream(0.0)
+    c = FakeStream(0.0)
     partial(w, c, "uh", 0.0, 0.4)
-    w._on_final(c, {"type": "final", "text": "", "start": 0.0, "end": 0.5})
-    assert w.view.toPlainText() == "" and w.session.segments == []
+    w.live.on_final(c, {"type": "final", "text": "", "start": 0.0, "end": 0.5})
+    assert w.view.toPlainText() == "" and w.live.session.segments == []
 
 
 def test_follows_the_newest_line_unless_scrolled_up(window, qtbot):
     w = window
-    c = stream(0.0)
+    c = FakeStream(0.0)
     for i in range(60):
         say(w, c, i * 2.0, i * 2.0 + 1.5, f"Line number {i} of a long session.", partial_words=0)
     bar = w.view.verticalScrollBar()
@@ -105,7 +106,7 @@ def test_font_size_on_top_copy_and_clear(window):
     assert w.windowFlags() & Qt.WindowStaysOnTopHint and w.on_top.isChecked()
     w.on_top.setChecked(False)
     assert not w.windowFlags() & Qt.WindowStaysOnTopHint
-    c = stream(0.0)
+    c = FakeStream(0.0)
     say(w, c, 0.0, 1.0, "First line.")
     say(w, c, 2.0, 3.0, "Second line.")
     partial(w, c, "unfinished", 4.0, 4.5)
@@ -117,12 +118,12 @@ def test_font_size_on_top_copy_and_clear(window):
     w.view.setTextCursor(cursor)
     assert w.copy() == "First"                              # a selection wins
     w.clear()
-    assert w.view.toPlainText() == "" and w.session.segments == []
+    assert w.view.toPlainText() == "" and w.live.session.segments == []
 
 
 def test_export_keeps_one_timeline_over_stop_and_start(window, tmp_path):
     w = window
-    first, second = stream(1000.0), stream(1010.0)   # the second stream began 10 s later
+    first, second = FakeStream(1000.0), FakeStream(1010.0)   # the second stream began 10 s later
     say(w, first, 0.5, 2.25, "Good morning everyone.")
     say(w, first, 3.0, 4.5, "Let us begin.")
     say(w, second, 1.0, 2.5, "Welcome back.")
@@ -143,6 +144,16 @@ def test_export_keeps_one_timeline_over_stop_and_start(window, tmp_path):
 
 def test_long_monologue_hours_in_stamps(window, tmp_path):
     w = window
-    c = stream(0.0)
+    c = FakeStream(0.0)
     say(w, c, 3725.25, 3730.0, "An hour in.", partial_words=0)
     assert "01:02:05,250 --> 01:02:10,000" in w.export(tmp_path / "h.srt", "srt").read_text()
+
+
+def test_partials_of_a_stream_that_is_not_listening_are_not_shown(window):
+    w = window
+    shown = []
+    w.live.partial.connect(shown.append)
+    stray = {"type": "partial", "text": "stray", "start": 0.0, "end": 0.4}
+    w.live.on_partial(FakeStream(0.0), stray)
+    assert shown == [] and w.view.toPlainText() == ""
+    assert w.live.is_idle() and not w.is_listening()

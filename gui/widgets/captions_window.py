@@ -2,67 +2,33 @@
 running transcript, and export of the session as TXT, SRT or VTT.
 
 Public interface (the tray wires it into its menu):
-    CaptionsWindow(service_url: Callable[[], str | None], parent=None)
+    CaptionsWindow(service_url: Callable[[], str | None] = None, parent=None,
+                   captions: LiveCaptions | None = None)
     start_captions(), stop_captions(), is_listening() -> bool
     listening_changed = Signal(bool), error = Signal(str)
     export(path, fmt) -> Path     (what the Export menu's file dialog calls)
+    live                          the LiveCaptions controller it shows
 
-Nothing here blocks the event loop: opening the device, the network and
-device rescans run in other threads and report back through signals.
+The window only shows and asks: the stream, the capture, the session's
+timeline and the microphone scans belong to gui/controllers/live_captions.py,
+which reports through signals. Nothing here blocks the event loop.
 """
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QHBoxLayout,
                                QLabel, QMenu, QProgressBar, QPushButton, QSpinBox, QTextEdit,
                                QToolButton, QVBoxLayout, QWidget)
 
-from shiboken6 import isValid
-
-from service import formats
+from gui.controllers.live_captions import FORMATS, LiveCaptions
 
 log = logging.getLogger("asr.captions")
-
-FORMATS = {"txt": ("Text", formats.to_text), "srt": ("SubRip subtitles", formats.to_srt),
-           "vtt": ("WebVTT subtitles", formats.to_vtt)}
-NO_SERVICE = ("Live captions cannot start: the ASR service is not running. Start it from the "
-              "tray menu (or wait until it is ready), then press Start.")
-
-
-@dataclass
-class CaptionSession:
-    """Finished lines on one timeline: seconds since the session began, over
-    any number of start/stop cycles (each stream counts from its own 0)."""
-    began: float | None = None                      # time.monotonic() of the first start
-    segments: list[dict] = field(default_factory=list)
-
-    def add(self, stream_began: float, event: dict) -> dict | None:
-        text = str(event.get("text", "")).strip()
-        if not text:
-            return None
-        if self.began is None:
-            self.began = stream_began
-        shift = stream_began - self.began
-        seg = {"start": max(0.0, round(event["start"] + shift, 3)),
-               "end": max(0.0, round(event["end"] + shift, 3)), "text": text}
-        self.segments.append(seg)
-        self.segments.sort(key=lambda s: s["start"])  # a flushing old stream may land late
-        return seg
-
-    def clear(self) -> None:
-        self.began = None
-        self.segments.clear()
-
-    def render(self, fmt: str) -> str:
-        return FORMATS[fmt][1](self.segments)
 
 
 class TranscriptView(QTextEdit):
@@ -146,20 +112,19 @@ class TranscriptView(QTextEdit):
 class CaptionsWindow(QWidget):
     listening_changed = Signal(bool)
     error = Signal(str)
-    _devices_listed = Signal(object, str)   # (devices, error sentence or "")
 
-    def __init__(self, service_url: Callable[[], str | None], parent=None):
+    def __init__(self, service_url: Callable[[], str | None] | None = None, parent=None,
+                 captions: LiveCaptions | None = None):
         super().__init__(parent)
+        if captions is None:
+            if service_url is None:
+                raise TypeError("CaptionsWindow needs service_url or a LiveCaptions controller.")
+            captions = LiveCaptions(service_url)
+        if captions.parent() is None:
+            captions.setParent(self)   # a stream nobody can see or stop would help nobody
+        self.live = captions
         self.setWindowTitle("Live captions — ASR Tray")
         self.resize(720, 420)
-        self._service_url = service_url
-        self.session = CaptionSession()
-        self.last_error = ""
-        self._client = None          # the StreamClient that is listening now
-        self._capture = None
-        self._listening = False
-        self._flushing: set = set()  # stopped clients still delivering their last words
-        self._listing = False
 
         # -- top row: device, level, start/stop
         self.device_box = QComboBox()
@@ -224,85 +189,44 @@ class CaptionsWindow(QWidget):
         self.on_top.toggled.connect(self.set_always_on_top)
         self.copy_button.clicked.connect(self.copy)
         self.clear_button.clicked.connect(self.clear)
-        self._devices_listed.connect(self._on_devices)
-        self._meter = QTimer(self)
-        self._meter.setInterval(50)
-        self._meter.timeout.connect(self._update_level)
+        live = self.live
+        live.listening.connect(self._show_listening)
+        live.status.connect(self._set_status)
+        live.error.connect(self._show_error)
+        live.partial.connect(self.view.set_partial)
+        live.final.connect(self.view.add_final)
+        live.devices.connect(self._show_devices)
+        live.level.connect(self._show_level)
         self._apply_font(self.font_size.value())
         self.refresh_devices(rescan=False)
 
     # ------------------------------------------------------------ public
     def is_listening(self) -> bool:
-        return self._listening
+        return self.live.is_listening()
 
     def start_captions(self) -> None:
-        if self._listening:
-            return
-        url = self._service_url()
-        if not url:
-            self._show_error(NO_SERVICE)
-            return
-        from gui.sources.capture import Capture
-        from gui.controllers.stream_client import StreamClient
-
-        device = self.device_box.currentData()
-        capture = Capture()
-
-        def open_source():
-            capture.start(device)
-            return capture
-        client = StreamClient(url, open_source)
-        # Lambdas outlive the window (Qt cannot disconnect them when it is
-        # deleted), and a stopped stream may still report after that.
-        alive = lambda: isValid(self) and isValid(self.status)  # noqa: E731
-        client.opened.connect(lambda cap, c=client: alive() and self._on_opened(c, cap))
-        client.partial.connect(lambda ev, c=client: alive() and self._on_partial(c, ev))
-        client.final.connect(lambda ev, c=client: alive() and self._on_final(c, ev))
-        client.error.connect(lambda msg: alive() and self._show_error(msg))
-        client.finished.connect(lambda c=client: alive() and self._on_finished(c))
-        self._client, self._capture = client, capture
-        self.last_error = ""
-        self._set_status("Opening the microphone…")
-        self._set_listening(True)
-        client.start()
+        self.live.start(self.device_box.currentData())
 
     def stop_captions(self) -> None:
         """Stops listening now; the last utterance still arrives (flush)."""
-        client = self._client
-        if client is None:
-            return
-        self._client, self._capture = None, None
-        self._flushing.add(client)
-        client.stop()
-        self._set_status("Stopped. Finishing the last words…")
-        self._set_listening(False)
+        self.live.stop()
 
     def export(self, path, fmt: str) -> Path:
         """Write the session (finished lines) as txt, srt or vtt."""
-        fmt = fmt.lower().lstrip(".")
-        if fmt not in FORMATS:
-            raise ValueError(f"Unknown export format {fmt!r}: use txt, srt or vtt.")
-        path = Path(path)
-        path.write_text(self.session.render(fmt), encoding="utf-8")
-        return path
+        return self.live.export(path, fmt)
 
     def refresh_devices(self, rescan: bool = True) -> None:
-        """List microphones in a thread (PortAudio can take a while)."""
-        if self._listening or self._listing:
-            return   # re-initialising PortAudio would break the open stream
-        self._listing = True
-        self.refresh_button.setEnabled(False)
+        """Look for microphones (in the controller's thread); ↻ waits for the answer."""
+        if self.live.refresh_devices(rescan):
+            self.refresh_button.setEnabled(False)
 
-        def work():
-            from gui.sources.capture import CaptureError, list_input_devices
-            try:
-                devices, why = list_input_devices(rescan=rescan), ""
-            except CaptureError as exc:
-                devices, why = [], str(exc)
-            except Exception as exc:
-                devices, why = [], f"The microphones could not be listed ({exc})."
-            self._devices_listed.emit(devices, why)
-        threading.Thread(target=work, name="list-microphones", daemon=True).start()
+    def select_device(self, key_or_label: str) -> bool:
+        for i in range(self.device_box.count()):
+            dev = self.device_box.itemData(i)
+            if key_or_label in (dev.key, dev.label, dev.name):
+                self.device_box.setCurrentIndex(i)
+                return True
+        return False
 
     # ------------------------------------------------------------ display tools
     def set_always_on_top(self, on: bool) -> None:
@@ -316,16 +240,13 @@ class CaptionsWindow(QWidget):
     def copy(self) -> str:
         text = self.view.textCursor().selectedText().replace("\u2029", "\n")
         if not text:
-            text = "\n".join(s["text"] for s in self.session.segments)
+            text = "\n".join(self.live.lines())
         QApplication.clipboard().setText(text)
         return text
 
     def clear(self) -> None:
         self.view.clear_all()
-        self.session.clear()
-        if self._listening and self._capture is not None and self._capture.started_at:
-            # the running stream continues: its time now counts from here
-            self.session.began = time.monotonic()
+        self.live.clear()
 
     def _apply_font(self, size: int) -> None:
         font = QFont(self.view.font())
@@ -338,48 +259,37 @@ class CaptionsWindow(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, f"Export captions as {fmt.upper()}",
                                               str(Path.home() / name),
                                               f"{FORMATS[fmt][0]} (*.{fmt})")
-        if not path:
-            return
-        try:
-            self.export(path, fmt)
-            self._set_status(f"Saved {len(self.session.segments)} lines to {path}.")
-        except OSError as exc:
-            self._show_error(f"The captions could not be saved to {path} ({exc.strerror or exc}). "
-                             "Pick a folder you can write to and export again.")
+        if path:
+            self.live.save(path, fmt)   # the outcome comes back as status or error
 
     # ------------------------------------------------------------ reactions
     def _toggle(self) -> None:
-        if self._listening:
+        if self.live.is_listening():
             self.stop_captions()
         else:
             self.start_captions()
 
-    def _set_listening(self, on: bool) -> None:
-        if on == self._listening:
-            return
-        self._listening = on
+    def _show_listening(self, on: bool) -> None:
         self.start_button.setText("Stop" if on else "Start")
         self.device_box.setEnabled(not on)
-        self.refresh_button.setEnabled(not on and not self._listing)
-        if on:
-            self._meter.start()
-        else:
-            self._meter.stop()
+        self.refresh_button.setEnabled(not on and not self.live.is_listing())
+        if not on:
             self.level.setValue(0)
         self.listening_changed.emit(on)
+
+    def _show_level(self, level: float) -> None:
+        self.level.setValue(int(level * 100))
 
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
         self.status.setStyleSheet("color: #c0392b;" if error else "")
 
     def _show_error(self, message: str) -> None:
-        self.last_error = message
         self._set_status(message, error=True)
         self.error.emit(message)
 
-    def _on_devices(self, devices: list, why: str) -> None:
-        self._listing = False
-        self.refresh_button.setEnabled(not self._listening)
+    def _show_devices(self, devices: list, why: str) -> None:
+        self.refresh_button.setEnabled(not self.live.is_listening())
         current = self.device_box.currentData()
         self.device_box.clear()
         for dev in devices:
@@ -392,43 +302,6 @@ class CaptionsWindow(QWidget):
             self._set_status(why, error=True)
         elif not devices:
             self._set_status("No microphone was found. Plug one in, then press ↻.", error=True)
-
-    def select_device(self, key_or_label: str) -> bool:
-        for i in range(self.device_box.count()):
-            dev = self.device_box.itemData(i)
-            if key_or_label in (dev.key, dev.label, dev.name):
-                self.device_box.setCurrentIndex(i)
-                return True
-        return False
-
-    def _on_opened(self, client, capture) -> None:
-        if client is self._client:
-            self._set_status(f"Listening on {capture.device.label}.")
-
-    def _stream_began(self, client) -> float:
-        cap = client.source
-        return cap.started_at if cap is not None and cap.started_at else time.monotonic()
-
-    def _on_partial(self, client, event: dict) -> None:
-        if client is self._client or client in self._flushing:
-            self.view.set_partial(str(event.get("text", "")).strip())
-
-    def _on_final(self, client, event: dict) -> None:
-        seg = self.session.add(self._stream_began(client), event)
-        self.view.add_final(seg["text"] if seg else "")
-
-    def _on_finished(self, client) -> None:
-        self._flushing.discard(client)
-        if client is self._client:        # ended by itself: an error, already shown
-            self._client, self._capture = None, None
-            self._set_listening(False)
-        elif not self.last_error and not self._listening:
-            self._set_status("Stopped. Press Start to caption again.")
-        client.deleteLater()
-
-    def _update_level(self) -> None:
-        cap = self._capture
-        self.level.setValue(int((cap.level if cap is not None else 0.0) * 100))
 
     def closeEvent(self, event) -> None:
         # Captions nobody can see help nobody; the tray icon would still say

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from service.sizes import mib
+
 log = logging.getLogger(__name__)
 
 
@@ -63,7 +65,7 @@ class GpuProbe:
         if pid not in table:
             return "-"
         used = table[pid]
-        return "in use" if used is None else f"{used / 2**20:.0f} MiB"
+        return "in use" if used is None else mib(used)
 
 
 _probe: GpuProbe | None = None
