@@ -8,6 +8,7 @@ nothing here waits on the UI thread.
   sweep            survivors of our own tree: find by markers + registry, kill
   status_poll      /v1/status and the tray's own figures, off the UI thread
   leftovers_flow   "Kill leftover workers": scan, ask, kill, report
+  live_captions    one captions session: capture + stream + timeline + device scans
   stream_client    one live-captions stream over WS /v1/stream
   single_instance  one tray per user (and runtime dir)
   unix_signals     SIGTERM/SIGINT delivered into the Qt event loop
