@@ -145,47 +145,72 @@ def bind_child_to_us(pid: int) -> bool:
 
 
 # ------------------------------------------------------------------------ L1
+# One function per OS mechanism for "block until process `pid` has exited".
+# Each returns False when its mechanism is missing here, so the caller can
+# fall through to the next one.
+def _wait_pidfd(pid: int) -> bool:
+    """Linux >= 5.3: a pidfd becomes readable when the process exits."""
+    if not hasattr(os, "pidfd_open"):
+        return False
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # e.g. seccomp or an old kernel behind a new libc
+    try:
+        select.select([fd], [], [])
+    finally:
+        os.close(fd)
+    return True
+
+
+def _wait_kqueue(pid: int) -> bool:
+    """macOS and the BSDs: EVFILT_PROC with NOTE_EXIT."""
+    if not hasattr(select, "kqueue"):
+        return False
+    kq = select.kqueue()
+    try:
+        ev = select.kevent(pid, filter=select.KQ_FILTER_PROC, fflags=select.KQ_NOTE_EXIT,
+                           flags=select.KQ_EV_ADD | select.KQ_EV_ONESHOT)
+        try:
+            kq.control([ev], 1, None)
+        except ProcessLookupError:
+            pass
+        return True
+    finally:
+        kq.close()
+
+
+def _wait_process_handle(pid: int) -> bool:
+    """Windows: a SYNCHRONIZE handle is signalled when the process ends."""
+    if os.name != "nt":
+        return False
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.OpenProcess.restype = wintypes.HANDLE
+    SYNCHRONIZE, INFINITE = 0x00100000, 0xFFFFFFFF
+    handle = kernel32.OpenProcess(SYNCHRONIZE, False, pid)
+    if not handle:
+        return True  # no such process (any more)
+    kernel32.WaitForSingleObject(wintypes.HANDLE(handle), INFINITE)
+    kernel32.CloseHandle(wintypes.HANDLE(handle))
+    return True
+
+
+def _wait_polling(pid: int) -> bool:
+    """Last resort anywhere: signal 0 every 0.2 s."""
+    while _pid_alive(pid):
+        time.sleep(0.2)
+    return True
+
+
 def _wait_for_pid_exit(pid: int) -> None:
     """Block until process `pid` has exited, by the best means the OS has."""
-    if hasattr(os, "pidfd_open"):  # Linux >= 5.3
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
+    for wait in (_wait_pidfd, _wait_kqueue, _wait_process_handle, _wait_polling):
+        if wait(pid):
             return
-        except OSError:
-            fd = None
-        if fd is not None:
-            try:
-                select.select([fd], [], [])
-            finally:
-                os.close(fd)
-            return
-    if hasattr(select, "kqueue"):  # macOS, BSD
-        kq = select.kqueue()
-        try:
-            ev = select.kevent(pid, filter=select.KQ_FILTER_PROC, fflags=select.KQ_NOTE_EXIT,
-                               flags=select.KQ_EV_ADD | select.KQ_EV_ONESHOT)
-            try:
-                kq.control([ev], 1, None)
-            except ProcessLookupError:
-                return
-            return
-        finally:
-            kq.close()
-    if os.name == "nt":
-        from ctypes import wintypes
-
-        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-        kernel32.OpenProcess.restype = wintypes.HANDLE
-        SYNCHRONIZE, INFINITE = 0x00100000, 0xFFFFFFFF
-        handle = kernel32.OpenProcess(SYNCHRONIZE, False, pid)
-        if not handle:
-            return
-        kernel32.WaitForSingleObject(wintypes.HANDLE(handle), INFINITE)
-        kernel32.CloseHandle(wintypes.HANDLE(handle))
-        return
-    while _pid_alive(pid):  # last resort
-        time.sleep(0.2)
 
 
 def _pid_alive(pid: int) -> bool:
