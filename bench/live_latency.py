@@ -17,7 +17,7 @@ bundled tiny.en, and prints the medians over the utterances of:
 
 Usage: python bench/live_latency.py [--json] [--gap 1.5]
 About two minutes here (2 cores); the service runs in its own runtime directory
-and is stopped at the end.
+and is stopped at the end, and the run fails if any process of it survives.
 """
 from __future__ import annotations
 
@@ -26,20 +26,14 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from service.safety.markers import without_markers  # noqa: E402
-from tests.support.speech import speak, wer, words  # noqa: E402
+from _common import leftovers_of_run, scratch, start_service
+from tests.support.speech import read_wav, speak, wer, words
 
 UTTERANCES = [
     ("en-us", 150, "The quick brown fox jumps over the lazy dog."),
@@ -66,30 +60,13 @@ TARGETS = {"final": 0.6, "first_partial": 0.5, "partial_gap": 0.5}
 
 
 def pcm_of(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as w:
-        return np.frombuffer(w.readframes(w.getnframes()), "<i2")
+    return np.frombuffer(read_wav(path), "<i2")
 
 
 def speech_span(x: np.ndarray) -> tuple[int, int]:
     """First and last sample of actual speech (espeak pads with silence)."""
     loud = np.flatnonzero(np.abs(x) > 0.02 * 32768)
     return int(loud[0]), int(loud[-1]) + 1
-
-
-def start_service(workdir: Path) -> tuple[subprocess.Popen, str]:
-    env = dict(without_markers(os.environ), ASR_TRAY_RUNTIME_DIR=str(workdir / "runtime"))
-    (workdir / "runtime").mkdir()
-    err = open(workdir / "service.stderr", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
-                            env=env, text=True, cwd=ROOT)
-    line = proc.stdout.readline()
-    event = json.loads(line) if line.strip() else {}
-    if event.get("event") != "ready":
-        proc.kill()
-        raise SystemExit(f"the service did not start: {event or 'no ready line'}; see "
-                         f"{workdir / 'service.stderr'}")
-    return proc, event["url"]
 
 
 async def stream(url: str, audio: np.ndarray) -> tuple[list[tuple[float, dict]], float]:
@@ -144,7 +121,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = ap.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="asr-live-bench-"))
+    work = scratch()
     paths, pieces, spans = [], [np.zeros(int(0.5 * RATE), np.int16)], []
     at = pieces[0].size
     for i, (voice, speed, text) in enumerate(UTTERANCES):
@@ -159,15 +136,12 @@ def main() -> int:
     print(f"{len(UTTERANCES)} utterances, {audio.size / RATE:.1f} s streamed in real time "
           f"({FRAME_S * 1000:.0f} ms frames); load average {os.getloadavg()[0]:.2f}", flush=True)
 
-    proc, url = start_service(work)
+    svc = start_service(work)
     try:
-        events, _ = asyncio.run(stream(url, audio))
+        events, _ = asyncio.run(stream(svc.url, audio))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        svc.stop()
+    orphans = leftovers_of_run()
     floor = direct(paths)
 
     # An event belongs to the utterance it starts in (its start includes the
@@ -237,9 +211,10 @@ def main() -> int:
     print(f"  compute floor               {summary['direct_compute_median']:.3f} s faster-whisper "
           f"per utterance; + {VAD_END_SILENCE_S} s VAD silence = {summary['floor_median']:.3f} s")
     print(f"  one final per utterance     {summary['utterances_with_one_final']}/{len(rows)}")
+    print(f"  processes left after stop   {orphans}")
     if args.json:
-        print(json.dumps({"summary": summary, "utterances": rows}, indent=2))
-    return 0
+        print(json.dumps({"summary": {**summary, "orphans": orphans}, "utterances": rows}, indent=2))
+    return 1 if orphans else 0
 
 
 if __name__ == "__main__":

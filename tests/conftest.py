@@ -1,6 +1,10 @@
 """Shared fixtures. Every test runs with its own ASR_TRAY_RUNTIME_DIR, which
 every process it starts inherits; after the test, anything still carrying that
-directory in its environment is a leak: it is killed and the test fails."""
+directory in its environment is a leak: it is killed and the test fails.
+
+Services come from one factory (tests/support/service_proc.py): `service`
+for a plain one, `service_factory(*args)` for one with options, and
+`module_service_factory` for a service shared by a module's tests."""
 from __future__ import annotations
 
 import sys
@@ -13,10 +17,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.support import procs, speech  # noqa: E402
-from tests.support.service_proc import start_service  # noqa: E402
+from tests.support.service_proc import LEAK_GRACE, ServiceFactory  # noqa: E402
 from service.safety.markers import MARKERS  # noqa: E402
-
-LEAK_GRACE = 5.0
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +47,28 @@ def speech_files(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def service(tmp_path):
+def service_factory(tmp_path, runtime_dir):
+    """Call it with `asr-service serve` arguments; everything it started is
+    stopped after the test and must leave no process behind."""
+    factory = ServiceFactory(tmp_path, runtime_dir)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def service(service_factory):
     """A running service on the bundled model, stopped (and checked) after the test."""
-    svc = start_service(tmp_path)
-    yield svc
-    svc.stop()
+    return service_factory()
+
+
+@pytest.fixture(scope="module")
+def module_service_factory(request, tmp_path_factory):
+    """Like service_factory, for one service shared by a module's tests; it runs
+    in a runtime directory of its own (the per-test one does not exist yet at
+    module scope) and is stopped and checked at the module's end."""
+    base = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    rt = base / "runtime"
+    rt.mkdir()
+    factory = ServiceFactory(base, rt)
+    yield factory
+    factory.close()

@@ -12,7 +12,6 @@ import time
 import psutil
 
 from service.safety import registry
-from tests.support.service_proc import start_service
 
 
 def cli(*args) -> subprocess.CompletedProcess:
@@ -26,25 +25,23 @@ def sleeper(env_extra: dict | None = None, argv0: str | None = None) -> subproce
     return subprocess.Popen(cmd, env=env)
 
 
-def test_records_written_and_removed(tmp_path, runtime_dir):
-    svc = start_service(tmp_path)
-    try:
-        recs = {r.role: r for r in registry.read_all()}
-        assert recs["service"].pid == svc.pid and recs["worker"].pid == svc.worker_pid
-        assert recs["service"].instance == recs["worker"].instance != ""
-        assert recs["service"].extra["url"] == svc.url
-        assert abs(recs["worker"].create_time - psutil.Process(svc.worker_pid).create_time()) < 0.05
-        out = json.loads(cli("leftovers", "--json").stdout)
-        assert out["leftovers"] == []
-        alive = {(r["role"], r["pid"]) for r in out["records"] if r["alive"]}
-        assert {("service", svc.pid), ("worker", svc.worker_pid)} <= alive
-    finally:
-        svc.stop()
+def test_records_written_and_removed(service):
+    svc = service
+    recs = {r.role: r for r in registry.read_all()}
+    assert recs["service"].pid == svc.pid and recs["worker"].pid == svc.worker_pid
+    assert recs["service"].instance == recs["worker"].instance != ""
+    assert recs["service"].extra["url"] == svc.url
+    assert abs(recs["worker"].create_time - psutil.Process(svc.worker_pid).create_time()) < 0.05
+    out = json.loads(cli("leftovers", "--json").stdout)
+    assert out["leftovers"] == []
+    alive = {(r["role"], r["pid"]) for r in out["records"] if r["alive"]}
+    assert {("service", svc.pid), ("worker", svc.worker_pid)} <= alive
+    svc.stop()
     assert registry.read_all() == [], "a clean exit removes its records"
 
 
-def test_kill_leftovers_spares_decoys_and_live_trees(tmp_path, runtime_dir):
-    svc = start_service(tmp_path)  # a live standalone tree: its parent (pytest) lives
+def test_kill_leftovers_spares_decoys_and_live_trees(service):
+    svc = service  # a live standalone tree: its parent (pytest) lives
     orphan = sleeper({"ASR_TRAY_ROLE": "worker", "ASR_TRAY_INSTANCE": "deadtree0001"})
     lookalike = sleeper(argv0="asr-worker")  # the name says ours, no markers
     dead = subprocess.Popen(["true"])
@@ -81,25 +78,22 @@ def test_kill_leftovers_spares_decoys_and_live_trees(tmp_path, runtime_dir):
         for p in (orphan, lookalike):
             p.kill()
             p.wait()
-        svc.stop()
 
 
-def test_status_command_lists_running_service(tmp_path, runtime_dir):
-    svc = start_service(tmp_path)
-    try:
-        out = json.loads(cli("status", "--json").stdout)
-        [entry] = out["services"]
-        assert entry["pid"] == svc.pid and entry["status"]["worker_pid"] == svc.worker_pid
-        text = cli("status").stdout
-        assert f"service pid {svc.pid}" in text and "ready" in text
-    finally:
-        svc.stop()
+def test_status_command_lists_running_service(service):
+    svc = service
+    out = json.loads(cli("status", "--json").stdout)
+    [entry] = out["services"]
+    assert entry["pid"] == svc.pid and entry["status"]["worker_pid"] == svc.worker_pid
+    text = cli("status").stdout
+    assert f"service pid {svc.pid}" in text and "ready" in text
+    svc.stop()
     assert "No ASR service is running." in cli("status").stdout
 
 
-def test_stdin_lifeline(tmp_path, runtime_dir):
+def test_stdin_lifeline(service_factory):
     """The tray's lifeline: closing the service's stdin stops the whole tree."""
-    svc = start_service(tmp_path, "--lifeline-stdin", stdin=subprocess.PIPE)
+    svc = service_factory("--lifeline-stdin", stdin=subprocess.PIPE)
     worker = psutil.Process(svc.worker_pid)
     t0 = time.monotonic()
     svc.popen.stdin.close()

@@ -8,30 +8,23 @@ import os
 import psutil
 
 from service.safety import markers
-from tests.support.service_proc import start_service
 
 
-def test_inherited_markers_are_not_adopted(tmp_path):
+def test_inherited_markers_are_not_adopted(service_factory):
     env = dict(os.environ, ASR_TRAY_ROLE="service", ASR_TRAY_INSTANCE="strangers-tree",
                ASR_TRAY_PARENT_PID="1")  # given to someone else, not by our parent
-    svc = start_service(tmp_path, env=env)
-    try:
-        initial = psutil.Process(svc.pid).environ()
-        assert initial["ASR_TRAY_INSTANCE"] != "strangers-tree"
-        assert initial["ASR_TRAY_PARENT_PID"] == str(os.getpid())
-    finally:
-        svc.stop()
+    svc = service_factory(env=env)
+    initial = psutil.Process(svc.pid).environ()
+    assert initial["ASR_TRAY_INSTANCE"] != "strangers-tree"
+    assert initial["ASR_TRAY_PARENT_PID"] == str(os.getpid())
 
 
-def test_markers_given_by_the_parent_are_kept(tmp_path):
+def test_markers_given_by_the_parent_are_kept(service_factory):
     env = dict(os.environ, ASR_TRAY_ROLE="service", ASR_TRAY_INSTANCE="ourtree00001",
                ASR_TRAY_PARENT_PID=str(os.getpid()))
-    svc = start_service(tmp_path, env=env)
-    try:
-        assert psutil.Process(svc.pid).environ()["ASR_TRAY_INSTANCE"] == "ourtree00001"
-        assert psutil.Process(svc.worker_pid).environ()["ASR_TRAY_INSTANCE"] == "ourtree00001"
-    finally:
-        svc.stop()
+    svc = service_factory(env=env)
+    assert psutil.Process(svc.pid).environ()["ASR_TRAY_INSTANCE"] == "ourtree00001"
+    assert psutil.Process(svc.worker_pid).environ()["ASR_TRAY_INSTANCE"] == "ourtree00001"
 
 
 def test_withdrawn_markers_are_remembered_but_not_inherited(monkeypatch):

@@ -7,15 +7,15 @@ import os
 import signal
 import threading
 import time
-import wave
-from pathlib import Path
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.support import procs, speech
+from tests.support import speech
+from tests.support.service_proc import wait_for, wait_live_streams
+from tests.support.speech import read_wav
 
 RATE = 16000
 CHUNK_S = 0.1
@@ -25,12 +25,6 @@ FOX_OK = 0.45
 
 
 # ------------------------------------------------------------------ helpers
-def read_pcm(path: Path) -> bytes:
-    with wave.open(str(path)) as w:
-        assert w.getframerate() == RATE and w.getnchannels() == 1 and w.getsampwidth() == 2
-        return w.readframes(w.getnframes())
-
-
 def silence(seconds: float) -> bytes:
     return b"\0\0" * int(seconds * RATE)
 
@@ -118,38 +112,24 @@ def check_shape(events: list[dict]) -> None:
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory):
-    # One service for the cheap protocol tests; the runtime dir is the test's
-    # own, so start it under a module-wide one and stop it at module end.
-    from tests.support.service_proc import start_service
-
-    d = tmp_path_factory.mktemp("stream-svc")
-    rt = d / "runtime"
-    rt.mkdir()
-    old = os.environ.get("ASR_TRAY_RUNTIME_DIR")
-    os.environ["ASR_TRAY_RUNTIME_DIR"] = str(rt)
-    try:
-        s = start_service(d)
-    finally:
-        if old is None:
-            os.environ.pop("ASR_TRAY_RUNTIME_DIR", None)
-        else:
-            os.environ["ASR_TRAY_RUNTIME_DIR"] = old
-    yield s
-    s.stop()
-    left = procs.wait_tree_gone(str(rt), 5.0)
-    procs.kill_all(left)
-    assert not left, f"the module's service left {left}"
+def svc(module_service_factory):
+    """One service for the cheap protocol tests, stopped at the module's end."""
+    return module_service_factory()
 
 
 def worker_pid(url: str) -> int:
     return httpx.get(url + "/v1/status", timeout=10).json()["worker_pid"]
 
 
+def worker_tasks(url: str) -> int:
+    """Requests the service has handed to its worker queue so far."""
+    return httpx.get(url + "/health", timeout=10).json()["asr_worker"]["total_tasks"]
+
+
 # ------------------------------------------------------------------ tests
 def test_utterances_get_partials_then_one_final(svc, speech_files):
-    pcm = (silence(0.5) + read_pcm(speech_files["fox"]) + silence(1.0)
-           + read_pcm(speech_files["train"]) + silence(1.0))
+    pcm = (silence(0.5) + read_wav(speech_files["fox"]) + silence(1.0)
+           + read_wav(speech_files["train"]) + silence(1.0))
     rec = Recorder(svc.url)
     rec.send_pcm(pcm, speed=1.0)
     events = rec.until_closed()
@@ -167,7 +147,7 @@ def test_utterances_get_partials_then_one_final(svc, speech_files):
 def test_stop_flushes_the_last_utterance(svc, speech_files):
     # No silence after the speech: without the flush, these words would be lost.
     rec = Recorder(svc.url)
-    rec.send_pcm(silence(0.3) + read_pcm(speech_files["apples"]), speed=4.0)
+    rec.send_pcm(silence(0.3) + read_wav(speech_files["apples"]), speed=4.0)
     events = rec.until_closed()
     check_shape(events)
     fin = finals(events)
@@ -190,7 +170,7 @@ def test_bad_frames_get_an_error_and_the_stream_goes_on(svc, speech_files):
     rec.ws.send(json.dumps([1, 2]))
     assert rec.recv()["type"] == "error"
     # The same stream still transcribes.
-    rec.send_pcm(read_pcm(speech_files["fox"]) + silence(0.5), speed=4.0)
+    rec.send_pcm(read_wav(speech_files["fox"]) + silence(0.5), speed=4.0)
     events = rec.until_closed()
     fin = finals(events)
     assert len(fin) == 1 and speech.wer(speech.SENTENCES["fox"][2], fin[0]["text"]) <= FOX_OK
@@ -221,8 +201,7 @@ def test_other_sample_rates_are_resampled(svc, speech_files, tmp_path):
     import subprocess
 
     subprocess.run(["sox", str(src), "-r", "48000", str(wav48)], check=True)
-    with wave.open(str(wav48)) as w:
-        pcm = w.readframes(w.getnframes())
+    pcm = read_wav(wav48, rate=48000)
     rec = Recorder(svc.url, sample_rate=48000)
     step = 4800 * 2
     for i in range(0, len(pcm), step):
@@ -243,7 +222,7 @@ def test_a_long_monologue_is_cut_without_losing_words(svc, tmp_path):
             "and we stayed there until the sun went down behind the western hills "
             "and then we walked back down the narrow path to the little house by the water")
     wav = speech.speak(tmp_path / "mono.wav", text, "en-us", 160)
-    pcm = read_pcm(wav)
+    pcm = read_wav(wav)
     assert len(pcm) / 2 / RATE > 20, "the monologue must outlast the 15 s bound"
     rec = Recorder(svc.url)
     rec.send_pcm(pcm + silence(0.6), speed=3.0)
@@ -257,41 +236,36 @@ def test_a_long_monologue_is_cut_without_losing_words(svc, tmp_path):
     assert speech.wer(text, joined) <= 0.2, joined
 
 
-def test_worker_killed_mid_stream_gives_an_error_at_once(tmp_path, speech_files):
-    from tests.support.service_proc import start_service
-
-    svc = start_service(tmp_path)
-    try:
-        rec = Recorder(svc.url)
-        rec.send_pcm(read_pcm(speech_files["weather"]) + silence(3.0), speed=1.0, stop=False)
-        while (ev := rec.recv()) is not None and ev["type"] != "partial":
-            pass
-        assert ev is not None, rec.events
-        old = svc.worker_pid
-        os.kill(old, signal.SIGKILL)
-        killed = time.monotonic()
-        while (ev := rec.recv(timeout=5)) is not None and ev["type"] != "error":
-            pass
-        assert ev is not None and ev["type"] == "error", rec.events
-        assert time.monotonic() - killed < 1.5
-        assert "worker" in ev["message"] and "new stream" in ev["message"]
-        assert rec.recv(timeout=5) is None, "the stream must close after the error"
-        rec.close()
-        # A new stream works on the restarted worker (it waits for it if needed).
-        rec2 = Recorder(svc.url)
-        rec2.send_pcm(read_pcm(speech_files["fox"]) + silence(0.5), speed=4.0)
-        events = rec2.until_closed(timeout=90)
-        fin = finals(events)
-        assert len(fin) == 1 and speech.wer(speech.SENTENCES["fox"][2], fin[0]["text"]) <= FOX_OK
-        assert worker_pid(svc.url) not in (None, old)
-    finally:
-        svc.stop()
+def test_worker_killed_mid_stream_gives_an_error_at_once(service, speech_files):
+    svc = service
+    rec = Recorder(svc.url)
+    rec.send_pcm(read_wav(speech_files["weather"]) + silence(3.0), speed=1.0, stop=False)
+    while (ev := rec.recv()) is not None and ev["type"] != "partial":
+        pass
+    assert ev is not None, rec.events
+    old = svc.worker_pid
+    os.kill(old, signal.SIGKILL)
+    killed = time.monotonic()
+    while (ev := rec.recv(timeout=5)) is not None and ev["type"] != "error":
+        pass
+    assert ev is not None and ev["type"] == "error", rec.events
+    assert time.monotonic() - killed < 1.5
+    assert "worker" in ev["message"] and "new stream" in ev["message"]
+    assert rec.recv(timeout=5) is None, "the stream must close after the error"
+    rec.close()
+    # A new stream works on the restarted worker (it waits for it if needed).
+    rec2 = Recorder(svc.url)
+    rec2.send_pcm(read_wav(speech_files["fox"]) + silence(0.5), speed=4.0)
+    events = rec2.until_closed(timeout=90)
+    fin = finals(events)
+    assert len(fin) == 1 and speech.wer(speech.SENTENCES["fox"][2], fin[0]["text"]) <= FOX_OK
+    assert worker_pid(svc.url) not in (None, old)
 
 
 def test_streams_and_a_file_share_the_worker(svc, speech_files):
     recs = [Recorder(svc.url) for _ in range(2)]
     keys = ["apples", "train"]
-    threads = [r.send_pcm(silence(0.3) + read_pcm(speech_files[k]) + silence(0.8), speed=1.0)
+    threads = [r.send_pcm(silence(0.3) + read_wav(speech_files[k]) + silence(0.8), speed=1.0)
                for r, k in zip(recs, keys)]
     result = {}
 
@@ -301,7 +275,7 @@ def test_streams_and_a_file_share_the_worker(svc, speech_files):
                            files={"file": ("w.wav", fh, "audio/wav")}, data={"model": "whisper-1"})
         result["file"] = r
     up = threading.Thread(target=upload)
-    time.sleep(1.0)
+    wait_live_streams(svc.url, 2)  # the file request joins streams already running
     up.start()
     outs = [r.until_closed(timeout=60) for r in recs]
     up.join(60)
@@ -318,9 +292,10 @@ def test_too_many_streams_are_refused_with_a_reason(svc):
     from service.config import ServiceConfig
 
     recs = [Recorder(svc.url) for _ in range(ServiceConfig().max_streams)]  # svc runs the default
-    for r in recs:  # every one is open (audio flows) before the extra one asks
+    for r in recs:  # audio flows on every one
         r.ws.send(silence(0.1))
-    time.sleep(0.5)
+    # The service counts every one of them before the extra one asks.
+    wait_live_streams(svc.url, len(recs))
     extra = Recorder(svc.url)
     ev = extra.recv()
     assert ev["type"] == "error" and "limit" in ev["message"], ev
@@ -328,30 +303,31 @@ def test_too_many_streams_are_refused_with_a_reason(svc):
     for r in recs:
         r.close()
     # Slots free up once clients leave.
-    deadline = time.monotonic() + 5
-    while True:
-        again = Recorder(svc.url)
-        again.ws.send(json.dumps({"type": "stop"}))
-        events = again.until_closed()
-        if events[-1]["type"] == "done" or time.monotonic() > deadline:
-            break
+    wait_live_streams(svc.url, 0)
+    again = Recorder(svc.url)
+    again.ws.send(json.dumps({"type": "stop"}))
+    events = again.until_closed()
     assert events[-1]["type"] == "done", events
 
 
 def test_a_client_that_vanishes_mid_request_leaves_the_service_working(svc, speech_files):
     pid = worker_pid(svc.url)
     for _ in range(3):
+        before = worker_tasks(svc.url)
         rec = Recorder(svc.url)
-        rec.ws.send(read_pcm(speech_files["weather"]) * 3)   # ~12 s at once: requests queue up
-        time.sleep(0.4)                                      # one is in the worker now
+        rec.ws.send(read_wav(speech_files["weather"]) * 3)   # ~12 s at once: requests queue up
+        # Vanish while one of them is in the worker: the stream's open and at
+        # least one feed were queued, and the worker is busy.
+        wait_for(svc.url, lambda h: (h["asr_worker"]["total_tasks"] >= before + 2
+                                     and h["asr_worker"]["pending_results"] > 0),
+                 "a request of the stream reaching the worker", path="/health")
         rec.ws.socket.close()                                # gone, without a close frame
     rec = Recorder(svc.url)
-    rec.send_pcm(read_pcm(speech_files["train"]) + silence(0.5), speed=4.0)
+    rec.send_pcm(read_wav(speech_files["train"]) + silence(0.5), speed=4.0)
     events = rec.until_closed(timeout=60)
     fin = finals(events)
     assert len(fin) == 1 and speech.wer(speech.SENTENCES["train"][2], fin[0]["text"]) <= 0.25, events
     assert worker_pid(svc.url) == pid
-    deadline = time.monotonic() + 10
-    while httpx.get(svc.url + "/v1/status", timeout=5).json()["queue_depth"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert httpx.get(svc.url + "/v1/status", timeout=5).json()["queue_depth"] == 0
+    # Every vanished client was noticed: no stream is left, nor its requests.
+    wait_for(svc.url, lambda st: st["queue_depth"] == 0 and st.get("live_streams") == 0,
+             "the queue draining and every stream ending")

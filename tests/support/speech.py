@@ -66,10 +66,11 @@ def wer(reference: str, hypothesis: str) -> float:
     return d[len(hyp)] / max(1, len(ref))
 
 
-def read_wav(path) -> bytes:
-    """The 16-bit samples of a 16 kHz mono WAV made by speak()/concat()."""
+def read_wav(path, rate: int = 16000) -> bytes:
+    """The 16-bit samples of a mono WAV made by speak()/concat() (or resampled
+    from one with sox), checked to be at `rate` Hz."""
     import wave
 
     with wave.open(str(path)) as w:
-        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2), path
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (rate, 1, 2), path
         return w.readframes(w.getnframes())
