@@ -16,7 +16,8 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
 
 from tests.support import speech  # noqa: E402
 from tests.support.service_proc import start_service  # noqa: E402
-from tests.test_capture_mic import mic, need_mic, wav_pcm  # noqa: E402,F401
+from tests.support.microphone import mic, need_mic  # noqa: E402,F401
+from tests.support.speech import read_wav  # noqa: E402
 
 GAP = b"\0\0" * int(16000 * 1.2)
 
@@ -67,7 +68,7 @@ def test_captions_show_the_words_and_export(qtbot, window, mic, speech_files, tm
     w = window
     start_listening(qtbot, w)
     keys = ["train", "apples"]
-    pcm = b"".join(wav_pcm(speech_files[k]) + GAP for k in keys)
+    pcm = b"".join(read_wav(speech_files[k]) + GAP for k in keys)
     mic.say(pcm)
     qtbot.waitUntil(lambda: len(w.live.session.segments) >= 2, timeout=40000)
     assert w.view.final_text().count("\n") >= 1
@@ -76,7 +77,7 @@ def test_captions_show_the_words_and_export(qtbot, window, mic, speech_files, tm
     # up to Stop must come back as a final (the flush), not be dropped.
     # Long enough (~5 s) that Stop lands inside it even on a busy machine.
     last_text = "I would like to eat apples and bananas and oranges every single morning of the week"
-    last = wav_pcm(speech.speak(tmp_path / "last.wav", last_text, "en-gb", 150))
+    last = read_wav(speech.speak(tmp_path / "last.wav", last_text, "en-gb", 150))
     mic.say(last + GAP)
     ref = speech.words(last_text)
     qtbot.waitUntil(lambda: len(set(speech.words(w.view.partial_text())) & set(ref)) >= 4,
@@ -108,7 +109,7 @@ def test_captions_show_the_words_and_export(qtbot, window, mic, speech_files, tm
     assert [c[2] for c in cues] == [s["text"] for s in w.live.session.segments]
     for (a0, a1, _), (b0, b1, _) in zip(cues, cues[1:]):
         assert a0 < a1 <= b0 < b1, cues
-    first_len = len(wav_pcm(speech_files[keys[0]])) / 32000
+    first_len = len(read_wav(speech_files[keys[0]])) / 32000
     assert abs((cues[0][1] - cues[0][0]) - first_len) < 0.8, (cues[0], first_len)
     # the 1.2 s pause between the sentences shows between the cues
     assert 0.6 < cues[1][0] - cues[0][1] < 1.6, cues
@@ -125,7 +126,7 @@ def test_worker_killed_mid_captions_shows_an_error_then_start_works(
     start_listening(qtbot, w)
     errors = []
     w.error.connect(errors.append)
-    mic.say(wav_pcm(speech_files["weather"]) + GAP)
+    mic.say(read_wav(speech_files["weather"]) + GAP)
     qtbot.waitUntil(lambda: w.view.partial_text() != "", timeout=20000)
     with qtbot.waitSignal(w.listening_changed, timeout=3000) as sig:
         os.kill(svc.worker_pid, signal.SIGKILL)
@@ -142,7 +143,7 @@ def test_worker_killed_mid_captions_shows_an_error_then_start_works(
     mic.hush()   # the rest of the sentence that was cut off is not wanted in the new stream
     start_listening(qtbot, w)
     before = len(w.live.session.segments)
-    mic.say(wav_pcm(speech_files["train"]) + GAP)
+    mic.say(read_wav(speech_files["train"]) + GAP)
     qtbot.waitUntil(lambda: len(w.live.session.segments) > before, timeout=30000)
     assert speech.wer(speech.SENTENCES["train"][2], w.live.session.segments[-1]["text"]) <= 0.35
 
