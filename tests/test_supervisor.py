@@ -4,6 +4,7 @@ that cannot load is reported, not retried in a loop; repeated fast crashes
 make it give up and say so."""
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -166,12 +167,18 @@ def test_control_restart_and_shutdown_with_token(tmp_path, speech_files):
         svc.stop()
 
 
+async def in_flight(sup, nth, timeout=60):
+    """Until the nth request made is the one the worker runs: it was queued,
+    one request is in flight and none waits behind it."""
+    deadline = time.monotonic() + timeout
+    while not (sup.total == nth and sup.busy and sup.queue_depth == 0):
+        assert time.monotonic() < deadline, f"request {nth} never reached the worker"
+        await asyncio.sleep(0.01)
+
 
 def test_cancelled_callers_do_not_stall_the_queue(speech_files):
     """A caller cancelled while its request runs (a WebSocket client that
     vanished) must neither kill the dispatcher nor leave the queue stuck."""
-    import asyncio
-
     from service.config import ModelConfig
     from service.supervision.supervisor import Supervisor
 
@@ -182,9 +189,9 @@ def test_cancelled_callers_do_not_stall_the_queue(speech_files):
             assert await sup.wait_ready(60)
             long_msg = {"op": "transcribe_file", "data": speech_files["long"].read_bytes(),
                         "options": {}}
-            for _ in range(2):
+            for nth in (1, 2):
                 task = asyncio.ensure_future(sup.call(long_msg))
-                await asyncio.sleep(0.3)  # now running in the worker
+                await in_flight(sup, nth)
                 task.cancel()
             fox = {"op": "transcribe_file", "data": speech_files["fox"].read_bytes(), "options": {}}
             result = await asyncio.wait_for(sup.call(fox), 60)
