@@ -1,11 +1,15 @@
-"""Raw 16-bit PCM to the 16 kHz float32 samples Whisper and Silero expect."""
+"""Raw 16-bit PCM to the 16 kHz float32 samples Whisper and Silero expect.
+
+SAMPLE_RATE is defined here once: every part of the service that counts
+samples (the worker's VAD and decoding, the fronts) uses it."""
 from __future__ import annotations
 
 import numpy as np
 
 from service.errors import BadInput
 
-TARGET_RATE = 16000
+SAMPLE_RATE = 16000        # what Whisper and Silero are trained on
+TARGET_RATE = SAMPLE_RATE  # the older name, kept for code that still imports it
 MIN_RATE, MAX_RATE = 4000, 192000
 
 
@@ -28,11 +32,11 @@ def resample(audio: np.ndarray, rate: int) -> np.ndarray:
     """Linear interpolation: cheap, and good enough for speech recognition at
     the rates microphones use; anti-aliasing is skipped on purpose (Whisper's
     features stop at 8 kHz anyway)."""
-    if rate == TARGET_RATE or audio.size == 0:
+    if rate == SAMPLE_RATE or audio.size == 0:
         return audio
-    n_out = int(round(audio.size * TARGET_RATE / rate))
+    n_out = int(round(audio.size * SAMPLE_RATE / rate))
     x_old = np.arange(audio.size, dtype=np.float64) / rate
-    x_new = np.arange(n_out, dtype=np.float64) / TARGET_RATE
+    x_new = np.arange(n_out, dtype=np.float64) / SAMPLE_RATE
     return np.interp(x_new, x_old, audio).astype(np.float32)
 
 
@@ -43,12 +47,12 @@ class ChunkResampler:
 
     def __init__(self, rate: float):
         self.rate = rate
-        self.step = float(rate) / TARGET_RATE  # input samples per output sample
+        self.step = float(rate) / SAMPLE_RATE  # input samples per output sample
         self.pos = 0.0                 # next output position, in input samples since `prev`
         self.prev = np.zeros(0, np.float32)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.rate == TARGET_RATE:
+        if self.rate == SAMPLE_RATE:
             return x
         buf = np.concatenate([self.prev, x])
         last = buf.size - 1

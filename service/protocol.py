@@ -24,6 +24,8 @@ service -> worker (each request carries the "id" the supervisor gives it)
 """
 from __future__ import annotations
 
+from service.errors import BadInput
+
 # ------------------------------------------------------------------ names
 READY = "ready"
 LOAD_FAILED = "load_failed"
@@ -47,9 +49,28 @@ FILE_FORMATS = ("wav", "mp3", "flac", "ogg", "opus", "webm", "m4a", "mp4", "aac"
 MAX_UTTERANCE_SECONDS = 600   # an utterance, not a recording: those go to /v1/audio/transcriptions
 
 
+def check_utterance_length(seconds: float) -> None:
+    """Refuse an utterance longer than MAX_UTTERANCE_SECONDS: the front on
+    the length of raw PCM before it crosses the pipe, the worker on what it
+    decoded. One sentence for both."""
+    if seconds > MAX_UTTERANCE_SECONDS:
+        raise BadInput(f"The utterance is {seconds:.0f} s long; /utterance takes at most "
+                       f"{MAX_UTTERANCE_SECONDS} s. Send shorter utterances, or send long "
+                       "recordings to /v1/audio/transcriptions.")
+
+
 # --------------------------------------------------------- service -> worker
 def transcribe_file(data: bytes, options: dict) -> dict:
     return {"op": TRANSCRIBE_FILE, "data": data, "options": options}
+
+
+def utterance(audio: bytes, audio_format: str, sample_rate: int, options: dict,
+              padding_ms: int, use_context_buffer: bool, use_text_context: bool,
+              trace_id: str, state: dict | None = None) -> dict:
+    return {"op": UTTERANCE, "audio": audio, "audio_format": audio_format,
+            "sample_rate": sample_rate, "options": options, "padding_ms": padding_ms,
+            "use_context_buffer": use_context_buffer, "use_text_context": use_text_context,
+            "trace_id": trace_id, "state": state}
 
 
 def stream_open(stream: str, sample_rate: int, language: str | None,

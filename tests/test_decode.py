@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from faster_whisper.audio import decode_audio
 
-from service.worker.engine import Engine
 from service.errors import BadInput, TooLong
+from service.pcm import SAMPLE_RATE
+from service.worker.engine import Engine
 
 
 def test_same_samples_as_faster_whisper(speech_files):
@@ -21,12 +22,12 @@ def test_same_samples_as_faster_whisper(speech_files):
 
 def test_cap_holds_while_decoding(tmp_path):
     flac = tmp_path / "silence.flac"
-    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(flac), "trim", "0", "60"],
-                   check=True)
+    subprocess.run(["sox", "-n", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(flac),
+                    "trim", "0", "60"], check=True)
     assert flac.stat().st_size < 1_000_000  # compressed far below what it decodes to
     with pytest.raises(TooLong, match="longer than"):
         Engine.decode_file(flac.read_bytes(), max_seconds=10)
-    assert Engine.decode_file(flac.read_bytes(), max_seconds=61).size == 60 * 16000
+    assert Engine.decode_file(flac.read_bytes(), max_seconds=61).size == 60 * SAMPLE_RATE
 
 
 @pytest.mark.parametrize("data", [b"", b"RIFF....WAVEfmt garbage", bytes(range(256)) * 8])

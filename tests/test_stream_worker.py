@@ -1,4 +1,4 @@
-"""service/streaming.py in this process, on the real tiny.en and Silero:
+"""service/worker/streaming.py in this process, on the real tiny.en and Silero:
 the parts the WebSocket tests cannot steer (tuning, the cut inside speech)."""
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import wave
 import numpy as np
 import pytest
 
-from service.worker import streaming
+from service import protocol
 from service.config import ModelConfig
+from service.worker import streaming, vad
 from tests.support import speech
 
 
@@ -26,14 +27,12 @@ def pcm_of(path) -> bytes:
 
 def run_stream(engine, pcm: bytes, chunk_s=0.25, **tuning) -> list[dict]:
     sid = f"t{id(pcm)}"
-    streaming.handle(engine, {"op": "stream_open", "stream": sid, "sample_rate": 16000,
-                              "language": "en", "tuning": tuning})
+    streaming.handle(engine, protocol.stream_open(sid, 16000, "en", tuning))
     events = []
     step = int(chunk_s * 16000) * 2
     for i in range(0, len(pcm), step):
-        events += streaming.handle(engine, {"op": "stream_feed", "stream": sid,
-                                            "pcm": pcm[i:i + step]})["events"]
-    events += streaming.handle(engine, {"op": "stream_flush", "stream": sid})["events"]
+        events += streaming.handle(engine, protocol.stream_feed(sid, pcm[i:i + step]))["events"]
+    events += streaming.handle(engine, protocol.stream_flush(sid))["events"]
     return events
 
 
@@ -41,10 +40,10 @@ def test_vad_streamed_window_by_window_matches_faster_whisper(engine, speech_fil
     from faster_whisper.audio import decode_audio
 
     audio = decode_audio(str(speech_files["fox"]))
-    audio = audio[: audio.size // 512 * 512]
+    audio = audio[: audio.size // vad.WINDOW * vad.WINDOW]
     whole = np.ravel(engine.vad(audio.copy()))
-    vad = streaming.StreamingVad(engine.vad.session)
-    step = np.array([vad(audio[i:i + 512]) for i in range(0, audio.size, 512)])
+    silero = vad.StreamingVad(engine.vad.session)
+    step = np.array([silero(audio[i:i + vad.WINDOW]) for i in range(0, audio.size, vad.WINDOW)])
     # faster-whisper's batch zeroes the last 64 samples of the last window
     # (its context view aliases the audio), so that window alone differs.
     assert np.allclose(whole[:-1], step[:-1], atol=1e-5)
@@ -90,7 +89,7 @@ def test_unknown_stream_says_start_a_new_one(engine):
     from service.errors import ServiceError
 
     with pytest.raises(ServiceError) as err:
-        streaming.handle(engine, {"op": "stream_feed", "stream": "nope", "pcm": b""})
+        streaming.handle(engine, protocol.stream_feed("nope", b""))
     assert "new stream" in err.value.message
 
 

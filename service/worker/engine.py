@@ -15,8 +15,7 @@ import numpy as np
 
 from service.config import BUNDLED_MODEL, ModelConfig
 from service.errors import BadInput, LoadFailed, TooLong
-
-SAMPLE_RATE = 16000
+from service.pcm import SAMPLE_RATE
 # A few hundred KB of compressed silence can decode to hours of samples: the
 # decoder stops past this, before the worker runs out of memory (3 h of
 # 16 kHz float32 is ~0.7 GB).

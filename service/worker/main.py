@@ -5,14 +5,9 @@ a fresh interpreter: none of the service's signal handlers (uvicorn's among
 them), threads, locks or event loop come along. Each worker generation gets
 its own fresh Pipe; nothing is shared with a dead predecessor.
 
-Protocol (pickled dicts over the pipe):
-  worker -> service  {"event": "ready", "info": {...}}            once, after loading
-                     {"event": "load_failed", "message": str}      then exit(2)
-                     {"id": n, "ok": True, "result": ...}          one per request
-                     {"id": n, "ok": False, "status": int, "message": str}
-  service -> worker  {"id": n, "op": "transcribe_file", "data": bytes, "options": {...}}
-                     {"id": n, "op": "transcribe_pcm", "pcm": bytes, "sample_rate": int, "options": {...}}
-                     {"op": "stop"}                                 cooperative stop (L2)
+The messages on that pipe are service/protocol.py's, built and read only
+through it: `handle` serves every op in protocol.REQUESTS, protocol.STOP ends
+the loop.
 """
 from __future__ import annotations
 
@@ -20,7 +15,8 @@ import logging
 import os
 import signal
 import sys
-import time
+
+from service import protocol
 
 log = logging.getLogger("asr.worker")
 
@@ -36,11 +32,12 @@ def run(conn, model_cfg, expected_parent: int, log_level: str = "INFO") -> None:
     # Ctrl+C in a terminal hits the whole process group; the service decides
     # when we stop, and a KeyboardInterrupt inside native code helps nobody.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=log_level, stream=sys.stderr,
-                        format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
-
+    from service import logs
     from service.safety import lifeline, registry
 
+    # stderr (the service's log stream) and worker.log in the log folder, so
+    # a worker's last words survive the terminal the service ran in.
+    logs.setup("worker", log_level)
     lifeline.arm_parent_death_signal(expected_parent)                      # L0
     lifeline.watch_mp_parent(lambda why: _die(why, EXIT_PARENT_GONE))     # L1
     reg = registry.Registration("worker", service_pid=expected_parent)   # L3
@@ -65,13 +62,12 @@ def _serve(conn, model_cfg) -> None:
 
         engine = Engine(model_cfg)
     except LoadFailed as exc:
-        conn.send({"event": "load_failed", "message": exc.message})
+        conn.send(protocol.load_failed(exc.message))
         sys.exit(EXIT_LOAD_FAILED)
     except Exception as exc:  # anything unforeseen during load is still a load failure
-        conn.send({"event": "load_failed",
-                   "message": f"The worker could not start: {type(exc).__name__}: {exc}"})
+        conn.send(protocol.load_failed(f"The worker could not start: {type(exc).__name__}: {exc}"))
         sys.exit(EXIT_LOAD_FAILED)
-    conn.send({"event": "ready", "info": vars(engine.info)})
+    conn.send(protocol.ready(vars(engine.info)))
     log.info("model %s loaded on %s in %.2fs", engine.info.model, engine.info.device,
              engine.info.load_seconds)
 
@@ -83,45 +79,40 @@ def _serve(conn, model_cfg) -> None:
         except Exception as exc:  # a garbled message: the channel can no longer be trusted
             log.error("unreadable message from the service (%s); exiting", exc)
             return
-        op = msg.get("op")
-        if op == "stop":
+        if msg.get("op") == protocol.STOP:
             return
         rid = msg.get("id")
         try:
-            result = _handle(engine, msg)
-            reply = {"id": rid, "ok": True, "result": result}
+            reply = protocol.reply(rid, handle(engine, msg))
         except ServiceError as exc:
-            reply = {"id": rid, "ok": False, "status": exc.status, "message": exc.message}
+            reply = protocol.failure(rid, exc.status, exc.message)
         except Exception as exc:  # a bug must fail one request, not the worker
             log.exception("request %s failed", rid)
-            reply = {"id": rid, "ok": False, "status": 500,
-                     "message": f"Transcription failed: {type(exc).__name__}: {exc}"}
+            reply = protocol.failure(rid, 500, f"Transcription failed: {type(exc).__name__}: {exc}")
         try:
             conn.send(reply)
         except (EOFError, OSError, BrokenPipeError):
             return
 
 
-def _handle(engine, msg: dict):
+def handle(engine, msg: dict):
+    """One request (an op of protocol.REQUESTS) -> its result. What the
+    client must fix raises a ServiceError with a sentence (400 for an op this
+    worker does not know)."""
     from service.errors import BadInput
 
     op = msg.get("op")
-    if op == "transcribe_file":
+    if op == protocol.TRANSCRIBE_FILE:
         audio = engine.decode_file(msg["data"])
         return engine.transcribe(audio, msg.get("options") or {})
-    if op == "transcribe_pcm":
-        from service.pcm import pcm16_to_float
-
-        audio = pcm16_to_float(msg["pcm"], msg.get("sample_rate", 16000))
-        return engine.transcribe(audio, msg.get("options") or {})
-    if op.startswith("stream_"):
+    if op in protocol.STREAM_OPS:
         from service.worker import streaming
 
         return streaming.handle(engine, msg)
-    if op == "utterance":
+    if op == protocol.UTTERANCE:
         from service.worker import utterance
 
         return utterance.handle(engine, msg)
-    if op == "ping":
-        return {"pong": time.time()}
-    raise BadInput(f"Unknown worker operation {op!r}.")
+    raise BadInput(f"The ASR worker does not know the operation {op!r}; it serves "
+                   f"{', '.join(protocol.REQUESTS)}. The service and its worker are from "
+                   "different versions: reinstall, then start again.")

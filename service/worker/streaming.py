@@ -1,17 +1,15 @@
 """Live captions inside the worker: per-stream Silero VAD and Whisper decoding.
 
-The service (service/stream_api.py) turns one WebSocket into a series of short
-worker requests, so many streams and file requests share the one worker in
-FIFO order. The state a stream needs between requests (the VAD's recurrent
-state, the audio of the utterance in progress) lives here, keyed by the
-stream id; a worker restart loses it, and the service tells the client.
+The service (service/fronts/stream_api.py) turns one WebSocket into a series
+of short worker requests, so many streams and file requests share the one
+worker in FIFO order. The state a stream needs between requests (the VAD's
+recurrent state, the audio of the utterance in progress) lives here, keyed by
+the stream id; a worker restart loses it, and the service tells the client.
 
-Requests (dicts, see service/worker.py):
-  {"op": "stream_open",  "stream": id, "sample_rate": int, "language": str|None}
-  {"op": "stream_feed",  "stream": id, "pcm": bytes}      -> {"events": [...], "position": s}
-  {"op": "stream_flush", "stream": id}                     -> {"events": [...]}; state dropped
-  {"op": "stream_close", "stream": id}                     -> state dropped, nothing decoded
-Events are the protocol's own {"type": "partial"|"final", "text", "start", "end"}.
+Requests: protocol.STREAM_OPS (service/protocol.py), each with the stream's id.
+Events are the WebSocket protocol's own {"type": "partial"|"final", "text",
+"start", "end"} (DESIGN.md). Where speech starts and ends is decided by
+vad.VoiceActivity, the state machine the node's utterances use too.
 
 Why the decoding is not a plain `model.transcribe`: faster-whisper pads every
 input to Whisper's 30 s window, and encoding those 30 s costs ~0.6 s of CPU
@@ -30,21 +28,22 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from service import protocol
 from service.errors import BadInput, ServiceError
+from service.pcm import SAMPLE_RATE as SR
 from service.pcm import ChunkResampler as Resampler
 from service.pcm import check_rate
+from service.worker.vad import (DROP, END, NEG_THRESHOLD, START, THRESHOLD, WINDOW,
+                                StreamingVad, VoiceActivity)
 
-SR = 16000
-WINDOW = 512          # Silero's window at 16 kHz
-CONTEXT = 64          # samples of the previous window Silero sees with each window
 MAX_STREAMS = 32      # a backstop: the service enforces its own, lower limit
 IDLE_DROP_S = 600.0   # state nobody fed for this long belongs to a client the service lost
 
 
 @dataclass(frozen=True)
 class Tuning:
-    threshold: float = 0.5          # Silero probability that starts speech
-    neg_threshold: float = 0.35     # below this, it is a pause (hysteresis in between)
+    threshold: float = THRESHOLD    # Silero probability that starts speech
+    neg_threshold: float = NEG_THRESHOLD  # below this, it is a pause (hysteresis in between)
     min_silence_s: float = 0.3      # a pause this long ends the utterance; espeak's comma is ~0.2 s
     speculate_after_s: float = 0.1  # start decoding the final this far into a pause
     pad_start_s: float = 0.3        # audio kept before the detected start (soft onsets)
@@ -61,24 +60,6 @@ class Tuning:
 
 
 # ---------------------------------------------------------------- pieces
-class StreamingVad:
-    """Silero through onnxruntime, one 512-sample window at a time, with the
-    recurrent state (h, c) and the 64-sample context kept between calls:
-    the same numbers faster_whisper.vad gets for the whole file at once."""
-
-    def __init__(self, session):
-        self.session = session
-        self.h = np.zeros((1, 1, 128), np.float32)
-        self.c = np.zeros((1, 1, 128), np.float32)
-        self.context = np.zeros(CONTEXT, np.float32)
-
-    def __call__(self, window: np.ndarray) -> float:
-        x = np.concatenate([self.context, window])[None, :]
-        out, self.h, self.c = self.session.run(None, {"input": x, "h": self.h, "c": self.c})
-        self.context = window[-CONTEXT:]
-        return float(np.ravel(out)[0])
-
-
 class Decoder:
     """Whisper on one utterance, encoded with `context_pad_s` of silence."""
 
@@ -173,13 +154,12 @@ def drop_repeats(tokens: list[int], min_len: int = 4, tail: bool = False) -> lis
 # ---------------------------------------------------------------- one stream
 @dataclass
 class Utterance:
+    """What the captions of one utterance need; where its speech and pauses
+    are is the stream's VoiceActivity (judged speech, pause start, quiet windows)."""
     start: int                       # absolute sample where its audio begins
     detected: int                    # where speech was detected
-    speech: int = 0                  # samples of windows judged speech
     last_partial: int = 0            # absolute sample the last partial covered
     partials: int = 0
-    silence_from: int | None = None  # absolute sample where the current pause began
-    pause_windows: int = 0
     cuts: list = field(default_factory=list)  # safe cut points (middles of short pauses)
     speculation: tuple | None = None  # (end sample, text) decoded during the pause
     probs: list = field(default_factory=list)  # (window start, speech probability)
@@ -194,16 +174,24 @@ class Stream:
         self.sid = sid
         self.t = tuning
         self.vad = StreamingVad(engine.vad.session)
+        self.activity = VoiceActivity(min_silence=int(tuning.min_silence_s * SR),
+                                      threshold=tuning.threshold,
+                                      neg_threshold=tuning.neg_threshold,
+                                      min_speech=int(tuning.min_speech_s * SR))
         self.decode = Decoder(engine, language)
         self.resample = Resampler(sample_rate)
         self.pending = np.zeros(0, np.float32)    # < one VAD window, not yet judged
         self.buf = np.zeros(0, np.float32)        # audio from self.buf_at on
         self.buf_at = 0                           # absolute sample of buf[0]
-        self.judged = 0                           # absolute samples through the VAD
         self.utt: Utterance | None = None
         self.last_final = ""                      # text of the latest final
         self.touched = time.monotonic()
         self.compute = 0.0
+
+    @property
+    def judged(self) -> int:
+        """Absolute samples through the VAD."""
+        return self.activity.position
 
     # -- audio bookkeeping
     def _audio(self, a: int, b: int) -> np.ndarray:
@@ -261,44 +249,41 @@ class Stream:
         u = self.utt
         if u is not None:
             end = self.buf_at + self.buf.size   # everything received, judged or not
-            if u.silence_from is not None:
-                end = min(end, u.silence_from + int(self.t.pad_end_s * SR))
+            if self.activity.pause_from is not None:
+                end = min(end, self.activity.pause_from + int(self.t.pad_end_s * SR))
             self._final(end, events)
         return events
 
     def _step(self, prob: float, events: list) -> None:
-        t = self.t
-        w_start = self.judged
-        self.judged += WINDOW
+        t, va = self.t, self.activity
+        w_start = va.position
+        quiet_before = va.quiet_windows   # the pause this window may end by resuming speech
+        change = va.step(prob)
         u = self.utt
         if u is None:
-            if prob >= t.threshold:
+            if change is not None and change.kind == START:
                 start = max(self.buf_at, w_start - int(t.pad_start_s * SR))
-                self.utt = Utterance(start=start, detected=w_start, speech=WINDOW,
-                                     last_partial=w_start)
+                self.utt = Utterance(start=start, detected=w_start, last_partial=w_start)
             return
         u.probs.append((w_start, prob))
         if prob >= t.threshold:
-            u.speech += WINDOW
-            if u.pause_windows >= t.cut_pause_windows:
-                u.cuts.append(w_start - u.pause_windows * WINDOW // 2)
-            u.silence_from, u.pause_windows, u.speculation = None, 0, None
-        elif prob < t.neg_threshold:
-            if u.silence_from is None:
-                u.silence_from = w_start
-            u.pause_windows += 1
-        if u.silence_from is not None:
-            pause = self.judged - u.silence_from
-            end = u.silence_from + int(t.pad_end_s * SR)
-            if u.speech < int(t.min_speech_s * SR) and pause >= int(t.min_silence_s * SR):
+            if quiet_before >= t.cut_pause_windows:
+                u.cuts.append(w_start - quiet_before * WINDOW // 2)
+            u.speculation = None
+        ended = change is not None and change.kind in (END, DROP)
+        pause_from = change.at if ended else va.pause_from
+        if pause_from is not None:
+            pause = self.judged - pause_from
+            end = pause_from + int(t.pad_end_s * SR)
+            if ended and change.kind == DROP:
                 self._drop(events)     # a click: no text, and no final unless partials went out
                 return
             if u.speculation is None and pause >= int(t.speculate_after_s * SR) \
-                    and u.speech >= int(t.min_speech_s * SR):
+                    and va.speech >= int(t.min_speech_s * SR):
                 # Decode the final now, while waiting to learn whether the pause
                 # is the end: if it is, the text is ready the moment it is known.
                 u.speculation = (end, self._decode(u.start, end, t.final_beam))
-            if pause >= int(t.min_silence_s * SR):
+            if ended:
                 self._final(end, events)
                 return
         if self.judged - u.start >= int(t.max_utterance_s * SR):
@@ -306,7 +291,7 @@ class Stream:
 
     def _maybe_partial(self, events: list) -> None:
         u, t = self.utt, self.t
-        if u is None or u.silence_from is not None:
+        if u is None or self.activity.pause_from is not None:
             return
         due = (u.detected + int(t.first_partial_s * SR)) if u.partials == 0 \
             else (u.last_partial + int(t.partial_every_s * SR))
@@ -324,7 +309,7 @@ class Stream:
         if text is None:
             if u.speculation is not None and u.speculation[0] == end:
                 text = u.speculation[1]
-            elif u.speech >= int(self.t.min_speech_s * SR):
+            elif self.activity.speech >= int(self.t.min_speech_s * SR):
                 text = self._decode(u.start, end, self.t.final_beam)
             else:
                 text = ""
@@ -372,13 +357,11 @@ class Stream:
                 cut, text = now - int(1.0 * SR), None
         remaining_cuts = [c for c in u.cuts if c > cut]
         self._final(cut, events, text=text)
-        self.utt = Utterance(start=cut, detected=cut, speech=WINDOW, last_partial=cut,
+        self.utt = Utterance(start=cut, detected=cut, last_partial=cut,
                              cuts=remaining_cuts, probs=[x for x in u.probs if x[0] >= cut],
                              after_cut=True,
                              decode_from=overlap_from if overlap_from is not None and overlap_from < cut else None)
-        if u.silence_from is not None and u.silence_from > cut:
-            self.utt.silence_from = u.silence_from
-            self.utt.pause_windows = u.pause_windows
+        self.activity.restart(cut)   # a pause that began after the cut goes on
 
 
 # ---------------------------------------------------------------- worker entry
@@ -397,7 +380,7 @@ def _get(sid) -> Stream:
 def handle(engine, msg: dict):
     op = msg["op"]
     sid = msg.get("stream")
-    if op == "stream_open":
+    if op == protocol.STREAM_OPEN:
         _drop_idle()
         if len(_streams) >= MAX_STREAMS:
             raise ServiceError(f"The ASR worker already serves {len(_streams)} live streams. "
@@ -409,22 +392,20 @@ def handle(engine, msg: dict):
         tuning = replace(Tuning(), **(msg.get("tuning") or {}))
         _streams[sid] = Stream(engine, sid, rate, language, tuning)
         return {"stream": sid, "streams": len(_streams)}
-    if op == "stream_feed":
+    if op == protocol.STREAM_FEED:
         stream = _get(sid)
         events = stream.feed(msg["pcm"])
         return {"events": events, "position": stream._sec(stream.judged)}
-    if op == "stream_flush":
+    if op == protocol.STREAM_FLUSH:
         stream = _get(sid)
         try:
             return {"events": stream.flush(), "position": stream._sec(stream.judged),
                     "compute_seconds": round(stream.compute, 3)}
         finally:
             _streams.pop(sid, None)
-    if op == "stream_close":
+    if op == protocol.STREAM_CLOSE:
         _streams.pop(sid, None)
         return {"closed": sid}
-    if op == "stream_count":
-        return {"streams": len(_streams)}
     raise BadInput(f"Unknown stream operation {op!r}.")
 
 

@@ -3,10 +3,10 @@ and compute the stream state the next utterance starts from.
 
 The worker keeps no state of its own between requests. The service sends the
 stream state with each request and stores what comes back, so a restarted
-worker carries on where the old one stopped (service/node_api.py).
+worker carries on where the old one stopped (service/fronts/node_api.py).
 
 State (all optional, all cleared by /reset):
-  vad            {"tail": float32[512], "speaking": bool}: the last VAD window of
+  vad            {"tail": float32[WINDOW], "speaking": bool}: the last VAD window of
                  the previous utterance and whether speech was still going on
                  when it ended, so speech cut by the node's chunking is not lost
                  at the start of the next utterance.
@@ -25,27 +25,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from service.errors import BadInput, TooLong
+from service.protocol import (FILE_FORMATS, MAX_UTTERANCE_SECONDS, PCM_FORMATS,
+                              check_utterance_length)
+from service.worker.vad import (END, NEG_THRESHOLD, SAMPLE_RATE, THRESHOLD, WINDOW,
+                                VoiceActivity, speech_probabilities)
 
-SAMPLE_RATE = 16000
-WINDOW = 512                  # Silero's window at 16 kHz
 CONTEXT_SECONDS = 2.0
 TEXT_CONTEXT_CHARS = 400      # Whisper uses at most ~224 prompt tokens anyway
 CONTEXT_END_WORDS = 1         # "the" and "a" end too many texts to count as a repeat
 BORDER_SECONDS = 0.15         # word times closer than this to the context's end are unsure
-MAX_SECONDS = 600             # an utterance, not a recording: those go to /v1/audio/transcriptions
 MERGE_GAP_SECONDS = 2.0       # speech closer than this is decoded in one piece
 
-PCM_FORMATS = ("pcm16", "pcm", "pcm_s16le", "s16le")
 # Ogg and WebM/Matroska: "opus" audio in a container is a file, anything else
 # is the node's packet stream (see decode_opus_packets).
 CONTAINER_MAGIC = (b"OggS", b"\x1a\x45\xdf\xa3")
-FILE_FORMATS = ("wav", "mp3", "flac", "ogg", "opus", "webm", "m4a", "mp4", "aac")
 
 
 @dataclass(frozen=True)
 class VadParams:
-    threshold: float = 0.5
-    neg_threshold: float = 0.35
+    threshold: float = THRESHOLD
+    neg_threshold: float = NEG_THRESHOLD
     min_speech_ms: int = 100
     min_silence_ms: int = 300
     pad_ms: int = 200
@@ -130,26 +129,19 @@ def decode(engine, data: bytes, audio_format: str, sample_rate: int) -> np.ndarr
         from service.pcm import check_rate, pcm16_to_float
 
         check_rate(sample_rate)
-        check_length(len(data) / 2 / sample_rate)
+        check_utterance_length(len(data) / 2 / sample_rate)
         return pcm16_to_float(data, sample_rate)
     if fmt == "opus" and not data.startswith(CONTAINER_MAGIC):
         audio = decode_opus_packets(data)
     else:
         try:
-            audio = engine.decode_file(data, max_seconds=MAX_SECONDS)
+            audio = engine.decode_file(data, max_seconds=MAX_UTTERANCE_SECONDS)
         except TooLong:
-            raise BadInput(f"The utterance is longer than {MAX_SECONDS} s; /utterance takes at "
-                           "most that. Send shorter utterances, or send long recordings to "
-                           "/v1/audio/transcriptions.") from None
-    check_length(audio.size / SAMPLE_RATE)
+            raise BadInput(f"The utterance is longer than {MAX_UTTERANCE_SECONDS} s; /utterance "
+                           "takes at most that. Send shorter utterances, or send long recordings "
+                           "to /v1/audio/transcriptions.") from None
+    check_utterance_length(audio.size / SAMPLE_RATE)
     return audio
-
-
-def check_length(seconds: float) -> None:
-    if seconds > MAX_SECONDS:
-        raise BadInput(f"The utterance is {seconds:.0f} s long; /utterance takes at most "
-                       f"{MAX_SECONDS} s. Send shorter utterances, or send long recordings to "
-                       "/v1/audio/transcriptions.")
 
 
 def decode_opus_packets(data: bytes) -> np.ndarray:
@@ -187,21 +179,13 @@ def decode_opus_packets(data: bytes) -> np.ndarray:
     return audio
 
 
-def speech_probabilities(vad, audio: np.ndarray, lead: np.ndarray | None) -> np.ndarray:
-    x = audio if lead is None else np.concatenate([lead, audio])
-    x = np.pad(x, (0, (-x.size) % WINDOW))
-    if x.size == 0:
-        return np.zeros(0, np.float32)
-    probs = np.asarray(vad(x), dtype=np.float32).reshape(-1)
-    return probs[1:] if lead is not None else probs
-
-
 def find_speech(vad, audio: np.ndarray, carried: dict | None,
                 p: VadParams) -> tuple[list[list[int]], bool]:
     """Speech as [start, end] sample pairs, and whether speech goes on at the end.
 
-    Hysteresis as Silero recommends: speech starts above `threshold`, and ends
-    after `min_silence_ms` below `neg_threshold`."""
+    VoiceActivity decides where speech starts and ends (after
+    `min_silence_ms`, judged on quiet windows only, as the service this API
+    replaces did); here the speech is padded, merged, and rid of blips."""
     lead = None
     speaking = False
     if carried is not None and carried.get("tail") is not None:
@@ -210,27 +194,17 @@ def find_speech(vad, audio: np.ndarray, carried: dict | None,
         speaking = bool(carried.get("speaking"))
     probs = speech_probabilities(vad, audio, lead)
     n = audio.size
-    min_silence = SAMPLE_RATE * p.min_silence_ms // 1000
+    activity = VoiceActivity(min_silence=SAMPLE_RATE * p.min_silence_ms // 1000,
+                             threshold=p.threshold, neg_threshold=p.neg_threshold,
+                             end_in_band=False, speaking=speaking)
     raw: list[list[int]] = []
-    start = 0 if speaking else None
-    quiet_since = None
-    for i, prob in enumerate(probs):
-        pos = i * WINDOW
-        if start is None:
-            if prob >= p.threshold:
-                start, quiet_since = pos, None
-            continue
-        if prob >= p.threshold:
-            quiet_since = None
-        elif prob < p.neg_threshold:
-            if quiet_since is None:
-                quiet_since = pos
-            if pos + WINDOW - quiet_since >= min_silence:
-                raw.append([start, quiet_since])
-                start = quiet_since = None
-    speaking_at_end = start is not None and quiet_since is None
-    if start is not None:
-        raw.append([start, quiet_since if quiet_since is not None else n])
+    for prob in probs:   # float32 as Silero gave it (see VoiceActivity)
+        change = activity.step(prob)
+        if change is not None and change.kind == END:
+            raw.append([change.start, change.at])
+    speaking_at_end = activity.speaking and activity.pause_from is None
+    if activity.speaking:
+        raw.append([activity.start, activity.pause_from if activity.pause_from is not None else n])
 
     min_speech = SAMPLE_RATE * p.min_speech_ms // 1000
     pad = SAMPLE_RATE * p.pad_ms // 1000
