@@ -7,30 +7,42 @@ import os
 import sys
 
 from service.config import BUNDLED_MODEL, ModelConfig, ServiceConfig
+from service.sizes import mib
+
+# The defaults live in config.py; the CLI only reads them from there.
+_SERVICE = ServiceConfig()
+_MODEL = ModelConfig()
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="asr-service", description="Local speech recognition service.")
     sub = p.add_subparsers(dest="command")
     s = sub.add_parser("serve", help="run the HTTP service (default)")
-    s.add_argument("--host", default="127.0.0.1", help="listen address (loopback unless --token)")
-    s.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one")
-    s.add_argument("--model", default=BUNDLED_MODEL,
+    s.add_argument("--host", default=_SERVICE.host, help="listen address (loopback unless --token)")
+    s.add_argument("--port", type=int, default=_SERVICE.port,
+                   help=f"TCP port (default {_SERVICE.port}); 0 picks a free one")
+    s.add_argument("--model", default=_MODEL.model,
                    help="faster-whisper model name (e.g. small) or CTranslate2 directory; "
                         f"default: the bundled offline {BUNDLED_MODEL}")
-    s.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    s.add_argument("--compute-type", default=None,
+    s.add_argument("--device", choices=("auto", "cpu", "cuda"), default=_MODEL.device)
+    s.add_argument("--compute-type", default=_MODEL.compute_type,
                    help="CTranslate2 compute type (default int8 on CPU, float16 on CUDA)")
-    s.add_argument("--cpu-threads", type=int, default=0)
-    s.add_argument("--download-root", default=None, help="where downloaded models go")
+    s.add_argument("--cpu-threads", type=int, default=_MODEL.cpu_threads)
+    s.add_argument("--download-root", default=_MODEL.download_root,
+                   help="where downloaded models go")
     s.add_argument("--token", default=os.environ.get("ASR_TRAY_TOKEN"),
                    help="bearer token for control endpoints (env ASR_TRAY_TOKEN)")
-    s.add_argument("--max-upload-mb", type=float, default=100.0)
-    s.add_argument("--max-queue", type=int, default=8)
+    s.add_argument("--max-upload-mb", type=float, default=_SERVICE.max_upload_bytes / 2**20,
+                   help=f"largest upload accepted (default {mib(_SERVICE.max_upload_bytes)})")
+    s.add_argument("--max-queue", type=int, default=_SERVICE.max_queue,
+                   help="requests waiting for the worker before new ones get 503 "
+                        f"(default {_SERVICE.max_queue})")
     s.add_argument("--max-streams", type=int,
-                   default=int(os.environ.get("ASR_TRAY_MAX_STREAMS", "4")),
-                   help="live WebSocket streams served at once (env ASR_TRAY_MAX_STREAMS)")
-    s.add_argument("--request-timeout", type=float, default=300.0, help="seconds per request")
+                   default=int(os.environ.get("ASR_TRAY_MAX_STREAMS", _SERVICE.max_streams)),
+                   help="live WebSocket streams served at once (env ASR_TRAY_MAX_STREAMS, "
+                        f"default {_SERVICE.max_streams})")
+    s.add_argument("--request-timeout", type=float, default=_SERVICE.request_timeout,
+                   help=f"seconds per request (default {_SERVICE.request_timeout:g})")
     s.add_argument("--lifeline-stdin", action="store_true",
                    help="exit when stdin reaches EOF (the parent keeps a pipe open)")
     s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
@@ -95,7 +107,7 @@ def _leftovers(args) -> int:
     if not found.leftovers:
         print("No leftover processes.")
     for l in found.leftovers:
-        print(f"{l.role:8} pid {l.pid:<7} age {l.age:7.0f}s  rss {(l.rss or 0) / 2**20:6.0f} MiB  "
+        print(f"{l.role:8} pid {l.pid:<7} age {l.age:7.0f}s  rss {mib(l.rss or 0):>10}  "
               f"gpu {l.gpu_memory}")
     if found.stale_records:
         print(f"{len(found.stale_records)} registry record(s) of processes that are gone "

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 BUNDLED_MODEL = "tiny.en"
 
+# Names and addresses that reach only this computer. Listening on one of them
+# is what lets the service skip the token for plain requests.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -22,6 +26,9 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class ServiceConfig:
+    """Every default is written here once; the CLI takes its defaults from
+    these fields."""
+
     host: str = "127.0.0.1"
     port: int = 8765
     token: str | None = None
@@ -32,3 +39,8 @@ class ServiceConfig:
     request_timeout: float = 300.0     # seconds a single request may keep the worker
     lifeline_stdin: bool = False       # the tray's pipe on our stdin is our lifeline
     model: ModelConfig = ModelConfig()
+
+    @property
+    def loopback(self) -> bool:
+        """Listening only on this computer (no token needed for plain requests)."""
+        return self.host in LOOPBACK_HOSTS

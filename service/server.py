@@ -2,14 +2,20 @@
 line, and make sure every way out stops the worker (DESIGN.md layers L0-L2).
 
 Ways out, and what handles each:
-  SIGTERM / SIGINT / SIGBREAK -> uvicorn's handler, extended below to stop the
-                                 worker at once (uvicorn alone would first wait
-                                 for open requests, then run the lifespan)
+  SIGTERM / SIGINT / SIGBREAK -> uvicorn's handler, extended below to request a
+                                 stop, so the worker stops at once (uvicorn
+                                 alone would first wait for open requests,
+                                 then run the lifespan)
   parent dies                 -> L0 PDEATHSIG (Linux) / job object (Windows);
                                  L1 lifeline threads (parent pid, stdin EOF)
-  POST /v1/shutdown           -> same path as a signal
-  anything hangs              -> a watchdog thread ends the worker and the
-                                 process after EXIT_DEADLINE seconds
+  POST /v1/shutdown           -> the same stop request as a signal
+  anything hangs              -> the stop thread ends the worker and the
+                                 process EXIT_DEADLINE seconds after a request
+
+Every way out goes through one `StopRequest`: whoever asks (a signal handler,
+a lifeline thread, the HTTP front) only records why and wakes the stop thread;
+the stop thread wakes the event loop, where the log line and
+`supervisor.stop()` run, and then keeps the exit deadline.
 """
 from __future__ import annotations
 
@@ -37,15 +43,56 @@ log = logging.getLogger("asr.service")
 EXIT_DEADLINE = 1.8   # seconds from a stop request to this process being gone
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, whose exit handler also stops our worker."""
+class StopRequest:
+    """A request to stop: made from anywhere, acted on by one thread.
 
-    on_exit_requested = None
+    A Python signal handler runs in the main thread between two bytecodes,
+    wherever that thread is: maybe inside `logging` holding its lock, or in
+    the middle of starting a thread. So, gunicorn's rule, a handler does no
+    work: `request()` is an assignment and one byte written to a self-pipe.
+    The pipe is a socketpair whose writing end does not block (a full buffer
+    means a wake-up is already pending), and socketpairs exist on Windows too.
+    The stop thread, started once at startup, blocks on the reading end.
+    """
+
+    def __init__(self) -> None:
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_w.setblocking(False)
+        self.why: str | None = None
+
+    def request(self, why: str) -> None:
+        """Any thread or signal handler, any time, idempotent (the first reason stays)."""
+        if self.why is None:
+            self.why = why
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass  # buffer full: the stop thread has a wake-up waiting already
+
+    @property
+    def requested(self) -> bool:
+        return self.why is not None
+
+    def wait(self) -> str:
+        """Block until the first request; return its reason (set before the byte is sent)."""
+        self._wake_r.recv(1)
+        return self.why or "stop requested"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, whose exit handler also requests our stop, so the
+    worker stops at once instead of after uvicorn's graceful wait."""
+
+    stop_request: StopRequest | None = None
 
     def handle_exit(self, sig, frame) -> None:
-        super().handle_exit(sig, frame)
-        if self.on_exit_requested is not None:
-            self.on_exit_requested(f"signal {signal.Signals(sig).name}" if sig else "exit")
+        super().handle_exit(sig, frame)  # records the signal and sets should_exit
+        if self.stop_request is not None:
+            self.stop_request.request(_signal_reason(sig))
+
+
+def _signal_reason(sig) -> str:
+    return f"signal {signal.Signals(sig).name}" if sig else "exit"
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -73,7 +120,7 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
     expected_parent = int(os.environ.get(markers.PARENT_PID) or os.getppid())
     lifeline.arm_parent_death_signal(expected_parent)                          # L0
 
-    if cfg.host not in ("127.0.0.1", "localhost", "::1") and not cfg.token_given:
+    if not cfg.loopback and not cfg.token_given:
         msg = (f"Refusing to listen on {cfg.host}: this service has no authentication unless "
                "you give it a token. Use --host 127.0.0.1, or pass --token to expose it.")
         log.error(msg)
@@ -96,53 +143,61 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
                                 argv=sys.argv[1:], parent_started_us=expected_parent)  # L3
     supervisor = Supervisor(cfg.model, max_queue=cfg.max_queue,
                             request_timeout=cfg.request_timeout, log_level=log_level)
-    stop_requested = threading.Event()
+    stop = StopRequest()
     loop_holder: dict = {}
 
-    def request_stop(why: str) -> None:
-        """Any thread, any time, idempotent."""
-        if stop_requested.is_set():
-            return
-        stop_requested.set()
-        log.info("stopping: %s", why)
-        loop = loop_holder.get("loop")
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(_begin_shutdown)
-        threading.Thread(target=_watchdog, name="exit-watchdog", daemon=True).start()
-
     def _begin_shutdown() -> None:
+        """On the loop, once, as soon as a stop was requested."""
+        if "stopping" in loop_holder:
+            return
+        log.info("stopping: %s", stop.why)
         server.should_exit = True
         loop_holder["stopping"] = asyncio.ensure_future(supervisor.stop(grace=0.8))
 
-    def _watchdog() -> None:
+    def _stop_thread() -> None:
+        """Started once, before anything can request a stop; a handler never
+        starts a thread. Wakes the loop, then keeps the exit deadline."""
+        why = stop.wait()
+        loop = loop_holder.get("loop")
+        try:
+            if loop is not None:
+                loop.call_soon_threadsafe(_begin_shutdown)
+        except RuntimeError:
+            pass  # the loop has closed: the exit path below it is under way
+        # (A stop requested before the loop runs is picked up by main().)
         time.sleep(EXIT_DEADLINE)
-        log.error("shutdown took longer than %.1fs: ending the worker and exiting now", EXIT_DEADLINE)
+        log.error("shutdown (%s) took longer than %.1fs: ending the worker and exiting now",
+                  why, EXIT_DEADLINE)
         supervisor.stop_now()
         reg.close()
         os._exit(1)
 
-    lifeline.watch_parent_pid(expected_parent, request_stop)                    # L1
-    if cfg.lifeline_stdin:
-        lifeline.watch_stdin_eof(request_stop)
+    threading.Thread(target=_stop_thread, name="exit-watchdog", daemon=True).start()
 
-    app = build_app(cfg, supervisor, request_stop)
+    lifeline.watch_parent_pid(expected_parent, stop.request)                   # L1
+    if cfg.lifeline_stdin:
+        lifeline.watch_stdin_eof(stop.request)
+
+    app = build_app(cfg, supervisor, stop.request)
     # log_config=None: uvicorn's loggers go through ours to stderr; its default
     # config would print the access log on stdout, which carries only the ready line.
     uconfig = uvicorn.Config(app, log_level=log_level.lower(), lifespan="off", log_config=None,
                              timeout_graceful_shutdown=1, ws="websockets-sansio",
                              access_log=log_level == "DEBUG")
     server = _Server(uconfig)
-    server.on_exit_requested = request_stop
+    server.stop_request = stop
 
     async def main() -> None:
         loop_holder["loop"] = asyncio.get_running_loop()
+        if stop.requested:  # asked before there was a loop to wake
+            _begin_shutdown()
         await supervisor.start()
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started and not serving.done():
             await asyncio.sleep(0.005)
         if not serving.done():
             ok = await supervisor.wait_ready()
-            if stop_requested.is_set():
+            if stop.requested:
                 pass  # stopping before the model was ready: no ready line, no error line
             elif ok:
                 reg.update(ready=True, worker_pid=supervisor.worker_pid)
@@ -159,10 +214,12 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
             await supervisor.stop(grace=0.8)
 
     # uvicorn re-raises a captured signal after its shutdown, under the handler
-    # that was in place before it: make that ours, so the cleanup below runs.
+    # that was in place before it: make that ours (it only requests the stop,
+    # like uvicorn's), so the cleanup below runs. It also covers a signal that
+    # comes before uvicorn installed its own.
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGBREAK", None)):
         if sig is not None:
-            signal.signal(sig, lambda s, f: request_stop(f"signal {s}"))
+            signal.signal(sig, lambda s, f: stop.request(_signal_reason(s)))
     try:
         asyncio.run(main())
     finally:

@@ -14,14 +14,16 @@ import binascii
 import logging
 from typing import Any, Literal
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import HTTPConnection
 
-from service import languages
-
-from service.worker import utterance
+from service import languages, protocol
+from service.config import ServiceConfig
 from service.errors import BadInput, Busy, ServiceError
+from service.fronts.deps import get_config, get_supervisor
 from service.pcm import check_rate
+from service.sizes import mib
 
 log = logging.getLogger("asr.node_api")
 
@@ -102,37 +104,44 @@ class StreamState:
             self.resets[k] += 1
 
 
-def install(app: FastAPI, supervisor, cfg) -> None:
-    stream = StreamState(max_waiting=cfg.max_queue)
-    app.state.node_stream = stream
+router = APIRouter()
 
-    @app.post("/utterance", tags=["node"], summary="Transcribe one utterance (the node's API)")
-    async def utterance(req: UtteranceRequest):
-        msg = worker_message(req, cfg.max_upload_bytes)
-        if stream.waiting >= stream.max_waiting:
-            raise Busy(f"The service is busy: {stream.waiting} utterances are already waiting. "
-                       "Retry in a few seconds.", retry_after=2)
-        stream.waiting += 1
-        try:
-            async with stream.lock:
-                state, resets = stream.snapshot()
-                msg["state"] = state
-                out = await supervisor.call(msg)
-                stream.store(out["state"], resets)
-        finally:
-            stream.waiting -= 1
-        log.info("[%s] utterance %s: %d chars, %.2fs of audio", req.trace_id or req.job_id,
-                 req.job_id, len(out["response"]["text"]), out["response"]["duration"])
-        return out["response"]
 
-    @app.post("/reset", tags=["node"], summary="Clear the stream state (the node's API)")
-    async def reset(req: ResetRequest | None = None):
-        req = req or ResetRequest()
-        parts = [k for k, on in zip(PARTS, (req.reset_vad, req.reset_context,
-                                            req.reset_text_context)) if on]
-        stream.reset(parts)
-        log.info("reset: %s", ", ".join(parts) or "nothing")
-        return {"status": "ok"}
+async def get_stream(conn: HTTPConnection) -> StreamState:
+    """The one StreamState, which build_app puts on app.state."""
+    return conn.app.state.node_stream
+
+
+@router.post("/utterance", tags=["node"], summary="Transcribe one utterance (the node's API)")
+async def utterance(req: UtteranceRequest, supervisor=Depends(get_supervisor),
+                    cfg: ServiceConfig = Depends(get_config),
+                    stream: StreamState = Depends(get_stream)):
+    msg = worker_message(req, cfg.max_upload_bytes)
+    if stream.waiting >= stream.max_waiting:
+        raise Busy(f"The service is busy: {stream.waiting} utterances are already waiting. "
+                   "Retry in a few seconds.", retry_after=2)
+    stream.waiting += 1
+    try:
+        async with stream.lock:
+            state, resets = stream.snapshot()
+            msg["state"] = state
+            out = await supervisor.call(msg)
+            stream.store(out["state"], resets)
+    finally:
+        stream.waiting -= 1
+    log.info("[%s] utterance %s: %d chars, %.2fs of audio", req.trace_id or req.job_id,
+             req.job_id, len(out["response"]["text"]), out["response"]["duration"])
+    return out["response"]
+
+
+@router.post("/reset", tags=["node"], summary="Clear the stream state (the node's API)")
+async def reset(req: ResetRequest | None = None, stream: StreamState = Depends(get_stream)):
+    req = req or ResetRequest()
+    parts = [k for k, on in zip(PARTS, (req.reset_vad, req.reset_context,
+                                        req.reset_text_context)) if on]
+    stream.reset(parts)
+    log.info("reset: %s", ", ".join(parts) or "nothing")
+    return {"status": "ok"}
 
 
 def worker_message(req: UtteranceRequest, max_bytes: int) -> dict:
@@ -142,9 +151,9 @@ def worker_message(req: UtteranceRequest, max_bytes: int) -> dict:
     sample_rate = 16000 if req.sample_rate is None else req.sample_rate
     check_rate(sample_rate)
     data = decode_base64(req.audio, max_bytes)
-    if (req.audio_format or "pcm16").strip().lower() in utterance.PCM_FORMATS:
+    if (req.audio_format or "pcm16").strip().lower() in protocol.PCM_FORMATS:
         # Refused here, before a too long recording is resampled in the worker.
-        utterance.check_length(len(data) / 2 / sample_rate)
+        protocol.check_utterance_length(len(data) / 2 / sample_rate)
     try:
         if (req.src_lang or "auto").strip().lower() == "auto":
             language = languages.normalize(req.language)
@@ -165,18 +174,18 @@ def worker_message(req: UtteranceRequest, max_bytes: int) -> dict:
         for t in temps if isinstance(temps, list) else [temps]:
             if not 0.0 <= t <= 1.0:
                 raise BadInput(f"The temperature must be between 0 and 1, not {t}.")
-    return {"op": "utterance", "audio": data, "audio_format": req.audio_format or "pcm16",
-            "sample_rate": sample_rate, "options": options, "padding_ms": req.padding_ms or 0,
-            "use_context_buffer": req.use_context_buffer is not False,
-            "use_text_context": req.use_text_context is not False,
-            "trace_id": req.trace_id or req.job_id}
+    return protocol.utterance(data, req.audio_format or "pcm16", sample_rate, options,
+                              padding_ms=req.padding_ms or 0,
+                              use_context_buffer=req.use_context_buffer is not False,
+                              use_text_context=req.use_text_context is not False,
+                              trace_id=req.trace_id or req.job_id)
 
 
 def decode_base64(text: str, max_bytes: int) -> bytes:
     compact = "".join(text.split())  # line breaks from some encoders are harmless
     if len(compact) * 3 // 4 > max_bytes:
-        raise ServiceError(f"The audio is about {len(compact) * 3 // 4 / 2**20:.1f} MiB, over "
-                           f"this service's limit of {max_bytes / 2**20:.0f} MiB. Send shorter "
+        raise ServiceError(f"The audio is about {mib(len(compact) * 3 // 4, 1)}, over "
+                           f"this service's limit of {mib(max_bytes)}. Send shorter "
                            "utterances, or start the service with a larger --max-upload-mb.",
                            status=413)
     try:

@@ -1,6 +1,6 @@
 """WS /v1/stream: live captions over a WebSocket (protocol in DESIGN.md).
 
-One WebSocket becomes a series of short worker requests (service/streaming.py
+One WebSocket becomes a series of short worker requests (service/worker/streaming.py
 holds the per-stream state in the worker). Three tasks per connection:
 
   receiver  reads frames, checks them, appends audio to a buffer
@@ -21,14 +21,16 @@ event and a close with a reason.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import uuid
 
-from fastapi import WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
-from service import languages
+from service import languages, protocol
+from service.config import ServiceConfig
+from service.fronts.auth import token_ok
+from service.fronts.deps import get_config, get_live_streams, get_supervisor
 from service.errors import Busy, ServiceError
 from service.pcm import check_rate
 from service.supervision.supervisor import State
@@ -57,29 +59,25 @@ class StreamEnded(Exception):
         self.message, self.code, self.reason = message, code, reason
 
 
-def install(app, supervisor, cfg) -> None:
-    active: set[str] = set()
-    loopback = cfg.host in ("127.0.0.1", "localhost", "::1")
+router = APIRouter()
 
-    def token_ok(ws: WebSocket) -> bool:
-        if loopback:
-            return True
-        header = ws.headers.get("authorization") or ""
-        given = header[7:].strip() if header.startswith("Bearer ") else ws.query_params.get("token", "")
-        return bool(cfg.token and given) and hmac.compare_digest(given.encode(), cfg.token.encode())
 
-    @app.websocket("/v1/stream")
-    async def stream(ws: WebSocket):
-        await ws.accept()
-        session = StreamSession(ws, supervisor, active, cfg.max_streams)
-        if not token_ok(ws):
-            await session.end(StreamEnded(
-                "This service is reachable beyond this computer, so a stream needs "
-                "'Authorization: Bearer <token>' (or ?token=...).", BAD_REQUEST, "token required"))
-            return
-        await session.run()
-
-    app.state.live_streams = active
+@router.websocket("/v1/stream")
+async def stream(ws: WebSocket, supervisor=Depends(get_supervisor),
+                 cfg: ServiceConfig = Depends(get_config),
+                 active: set = Depends(get_live_streams)):
+    # Accepted first, so that a refusal reaches the client as an error event
+    # and a close reason, not as a bare failed handshake.
+    await ws.accept()
+    session = StreamSession(ws, supervisor, active, cfg.max_streams)
+    # Browsers cannot set headers on a WebSocket: ?token= stands in for one.
+    if not cfg.loopback and not token_ok(cfg, ws.headers.get("authorization"),
+                                         ws.query_params.get("token", "")):
+        await session.end(StreamEnded(
+            "This service is reachable beyond this computer, so a stream needs "
+            "'Authorization: Bearer <token>' (or ?token=...).", BAD_REQUEST, "token required"))
+        return
+    await session.run()
 
 
 class StreamSession:
@@ -186,8 +184,7 @@ class StreamSession:
                     "The ASR worker is not ready (" + (self.sup.error or f"state: {self.sup.state}")
                     + "). Try again in a moment.", TRY_LATER, "worker not ready")
         self.gen = self.sup.gen
-        await self._call({"op": "stream_open", "stream": self.sid, "sample_rate": self.rate,
-                          "language": self.language})
+        await self._call(protocol.stream_open(self.sid, self.rate, self.language))
         self.opened = True
 
     async def _forget(self) -> None:
@@ -195,7 +192,7 @@ class StreamSession:
         if self.sup.gen is not self.gen:
             return
         try:
-            await self.sup.call({"op": "stream_close", "stream": self.sid}, timeout=10)
+            await self.sup.call(protocol.stream_close(self.sid), timeout=10)
         except ServiceError:
             pass
 
@@ -254,11 +251,11 @@ class StreamSession:
             while self.buf:
                 chunk = bytes(self.buf[:max_bytes])
                 del self.buf[:len(chunk)]
-                res = await self._call({"op": "stream_feed", "stream": self.sid, "pcm": chunk})
+                res = await self._call(protocol.stream_feed(self.sid, chunk))
                 for event in res["events"]:
                     await self.send(event)
             if self.stopping and not self.buf:
-                res = await self._call({"op": "stream_flush", "stream": self.sid})
+                res = await self._call(protocol.stream_flush(self.sid))
                 self.opened = False
                 for event in res["events"]:
                     await self.send(event)
