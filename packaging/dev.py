@@ -5,7 +5,12 @@
                                    (no display: the service alone, said so)
     python packaging/dev.py test   set up .venv (+ system packages on Linux),
                                    start a virtual desktop, tray host and
-                                   microphone, run every test, stop them
+                                   microphone, run every test, stop them.
+                                   On Linux that includes the Windows lane
+                                   (tests/windows, the service tree as Windows
+                                   processes under wine; packaging/wine_lane.py
+                                   sets it up, cached in ~/.cache/asr-tray-wine),
+                                   run by the same pytest after everything else
 
 Standard library only: it runs before anything is installed.
 """
@@ -29,6 +34,9 @@ APT_PACKAGES = (
     "libxcb-randr0 libxcb-render-util0 libxcb-image0 libgl1 libfontconfig1 libdbus-1-3 "
     "nodejs x11-utils"
 ).split()
+# The Windows lane (tests/windows): wine runs the official Windows CPython;
+# mingw builds its one shim DLL. Linux only: Windows runs those tests natively.
+WINE_PACKAGES = ("wine64", "wine", "gcc-mingw-w64-x86-64-win32")
 
 
 def say(msg: str) -> None:
@@ -82,7 +90,7 @@ def apt_install() -> None:
         say("not Debian/Ubuntu: install espeak-ng, sox, PortAudio, Xvfb, trayer, xdotool, "
             "PulseAudio and Node.js yourself; tests needing what is missing are skipped")
         return
-    missing = [p for p in APT_PACKAGES
+    missing = [p for p in (*APT_PACKAGES, *WINE_PACKAGES)
                if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0]
     if not missing:
         return
@@ -173,9 +181,27 @@ class Desktop:
                 p.kill()
 
 
+def wine_lane_setup() -> None:
+    """Set up the Windows lane before pytest runs, so its one-time cost (the
+    Windows CPython and wheels from the package index, a wine prefix) shows
+    here with its own messages; afterwards it is a cached check. If it cannot
+    be set up, tests/windows says why (skipped here, failed on CI)."""
+    if not sys.platform.startswith("linux"):
+        return
+    if shutil.which("wine") is None and shutil.which("wine64") is None:
+        say("wine is missing: the Windows lane (tests/windows) will be skipped")
+        return
+    say("setting up the Windows lane (packaging/wine_lane.py setup; cached)")
+    code = subprocess.call([sys.executable, str(ROOT / "packaging" / "wine_lane.py"), "setup"],
+                           stdout=subprocess.DEVNULL)
+    if code != 0:
+        say("the Windows lane could not be set up (see above): tests/windows reports it")
+
+
 def cmd_test(args: list[str]) -> int:
     apt_install()
     py = ensure_venv("test")
+    wine_lane_setup()
     desktop = Desktop()
     try:
         env = dict(os.environ, **desktop.start())

@@ -6,10 +6,18 @@ because the kernel does the killing:
     a re-check that the parent is still the one we expect (it may have died
     before we armed). PDEATHSIG fires when the parent *thread* that forked us
     exits, so parents here spawn children only from their main thread.
-  * Windows: the parent puts each child in a Job Object with
-    JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE; the job handle is private to the
-    parent, so when the parent dies in any way the kernel closes it and kills
-    the job's processes.
+  * Windows: a process that will have children first puts *itself* in a Job
+    Object of its own with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+    (join_own_kill_on_close_job), so every child it starts is in that job from
+    its first instruction (a child assigned by pid after it started could
+    spawn a grandchild outside the job in that instant). The job handle is
+    private to the process and never inherited, so when it dies in any way
+    the kernel closes the handle and kills the job's other processes. Jobs
+    nest (Windows 8+): a service started inside another program's job makes
+    its own inside that one. Where joining fails, bind_child_to_us assigns
+    each child after it started, as before.
+    ASR_TRAY_TEST_NO_JOB=1 turns the job code off: a test aid that lets the
+    Windows lane show the orphan a missing job leaves; never set it otherwise.
   * macOS: nothing of the kind exists; L1 is what protects there.
 
 L1 is a daemon thread that waits for the parent to go and then ends this
@@ -55,8 +63,34 @@ def arm_parent_death_signal(expected_parent: int | None) -> bool:
 
 
 # -------------------------------------------------------------- L0, Windows
+# Test aid only (tests/windows): "1" makes every job function below a no-op,
+# so a test can show what a tree without L0 leaves behind on Windows.
+NO_JOB_ENV = "ASR_TRAY_TEST_NO_JOB"
+
 _job_handle = None
-_job_lock = threading.Lock()
+_in_own_job = False
+_job_lock = threading.RLock()
+
+
+def _jobs_disabled() -> bool:
+    return os.environ.get(NO_JOB_ENV) == "1"
+
+
+def _kernel32():
+    from ctypes import wintypes
+
+    k = ctypes.WinDLL("kernel32", use_last_error=True)
+    k.CreateJobObjectW.restype = wintypes.HANDLE
+    k.CreateJobObjectW.argtypes = [ctypes.c_void_p, wintypes.LPCWSTR]
+    k.SetInformationJobObject.argtypes = [
+        wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD]
+    k.GetCurrentProcess.restype = wintypes.HANDLE
+    k.OpenProcess.restype = wintypes.HANDLE
+    k.OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
+    k.AssignProcessToJobObject.argtypes = [wintypes.HANDLE, wintypes.HANDLE]
+    k.IsProcessInJob.argtypes = [wintypes.HANDLE, wintypes.HANDLE, ctypes.POINTER(wintypes.BOOL)]
+    k.CloseHandle.argtypes = [wintypes.HANDLE]
+    return k
 
 
 def _kill_on_close_job():
@@ -67,11 +101,7 @@ def _kill_on_close_job():
     with _job_lock:
         if _job_handle is not None:
             return _job_handle
-        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-        kernel32.CreateJobObjectW.restype = wintypes.HANDLE
-        kernel32.CreateJobObjectW.argtypes = [ctypes.c_void_p, wintypes.LPCWSTR]
-        kernel32.SetInformationJobObject.argtypes = [
-            wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD]
+        kernel32 = _kernel32()
 
         class IO_COUNTERS(ctypes.Structure):
             _fields_ = [(n, ctypes.c_ulonglong) for n in (
@@ -117,25 +147,65 @@ def _kill_on_close_job():
         return job
 
 
+def join_own_kill_on_close_job() -> bool:
+    """Windows: put this process in its own kill-on-close job, before it
+    starts anything, so that each child (and theirs) is in the job from its
+    first instruction and dies with us, however we end. Call it first thing.
+
+    Returns True when we are in our job (also on a second call), False
+    elsewhere, when the test switch is on, or when Windows refused (then
+    bind_child_to_us assigns children after they started, as a fallback)."""
+    global _in_own_job
+    if os.name != "nt" or _jobs_disabled():
+        return False
+    with _job_lock:
+        if _in_own_job:
+            return True
+        try:
+            job = _kill_on_close_job()
+        except OSError as exc:
+            log.warning("could not create a kill-on-close job: %s", exc)
+            return False
+        kernel32 = _kernel32()
+        # A process already in another program's job nests ours inside it (Windows 8+).
+        if not kernel32.AssignProcessToJobObject(job, kernel32.GetCurrentProcess()):
+            log.warning("could not join our own kill-on-close job (error %s): children are "
+                        "assigned to it after they start instead", ctypes.get_last_error())
+            return False
+        _in_own_job = True
+        return True
+
+
+def in_own_job() -> bool:
+    """Whether join_own_kill_on_close_job succeeded in this process."""
+    return _in_own_job
+
+
 def bind_child_to_us(pid: int) -> bool:
-    """Windows: put child `pid` in our kill-on-close job. Elsewhere a no-op (L0 is
-    armed by the child itself on Linux; macOS has none)."""
-    if os.name != "nt":
+    """Windows: make sure child `pid` is in our kill-on-close job. After
+    join_own_kill_on_close_job it already is (inherited at creation), which
+    this only checks; otherwise it assigns the child now, the older and racy
+    path. Elsewhere a no-op (L0 is armed by the child itself on Linux; macOS
+    has none)."""
+    if os.name != "nt" or _jobs_disabled():
         return False
     from ctypes import wintypes
 
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    kernel32.OpenProcess.restype = wintypes.HANDLE
-    kernel32.OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
-    kernel32.AssignProcessToJobObject.argtypes = [wintypes.HANDLE, wintypes.HANDLE]
-    kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
+    kernel32 = _kernel32()
     PROCESS_SET_QUOTA, PROCESS_TERMINATE = 0x0100, 0x0001
+    # IsProcessInJob needs only QUERY_LIMITED on Windows; wine 8 wants QUERY_INFORMATION.
+    PROCESS_QUERY_INFORMATION, PROCESS_QUERY_LIMITED_INFORMATION = 0x0400, 0x1000
     job = _kill_on_close_job()
-    handle = kernel32.OpenProcess(PROCESS_SET_QUOTA | PROCESS_TERMINATE, False, pid)
+    handle = kernel32.OpenProcess(
+        PROCESS_SET_QUOTA | PROCESS_TERMINATE | PROCESS_QUERY_INFORMATION
+        | PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
     if not handle:
         log.warning("OpenProcess(%s) failed: %s", pid, ctypes.get_last_error())
         return False
     try:
+        inside = wintypes.BOOL(False)
+        if _in_own_job and kernel32.IsProcessInJob(handle, job, ctypes.byref(inside)) and inside:
+            return True   # inherited at creation: nothing to do (and wine refuses a re-assign)
         if not kernel32.AssignProcessToJobObject(job, handle):
             log.warning("AssignProcessToJobObject(%s) failed: %s", pid, ctypes.get_last_error())
             return False

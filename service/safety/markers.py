@@ -60,8 +60,8 @@ def ensure_markers(role: str, module: str, argv: list[str]) -> None:
     terminal or another program re-executes itself (`python -m MODULE ARGV`)
     with them set: exec keeps the pid on POSIX, so its parent still holds the
     right pid. Windows has no exec that keeps the pid, so there the marked
-    process is a child we wait for, inside a kill-on-close job so that it
-    cannot outlive us.
+    process is a child we wait for, inside our kill-on-close job (joined
+    before the child is started) so that it cannot outlive us.
     """
     # Markers are ours only when they were given to *this* process by its
     # parent: an unrelated program that inherited a tray's environment (and
@@ -84,9 +84,46 @@ def ensure_markers(role: str, module: str, argv: list[str]) -> None:
 
     from service.safety import lifeline
 
+    # In our own kill-on-close job before the child exists, so it is in the job
+    # from its first instruction (python -m service has joined already: then
+    # this is a no-op). bind_child_to_us only checks, or assigns it where
+    # joining failed.
+    lifeline.join_own_kill_on_close_job()
+    _share_fate_with_our_parent(lifeline)
     proc = subprocess.Popen(args, env=env)
     lifeline.bind_child_to_us(proc.pid)
     try:
         sys.exit(proc.wait())
     except KeyboardInterrupt:
         sys.exit(proc.wait())
+
+
+EXIT_PARENT_GONE = 3
+
+
+def _share_fate_with_our_parent(lifeline) -> None:
+    """Windows mirror: end at once when the program that started us ends, in
+    any way; our job then takes the marked service and its worker along.
+    This is what exec plus PDEATHSIG gives on POSIX, where the service itself
+    watches that parent; on Windows the service watches us (its parent), so
+    without this a killed Electron app or script would leave the tree running.
+
+    A parent that is gone already (a launcher that exited, or pid 0: started
+    from outside Windows, as wine does from Linux) leaves nobody to share fate
+    with, as a POSIX process re-parented to init: we keep running.
+    """
+    ppid = os.getppid()
+    if ppid <= 0:
+        return
+    try:
+        import psutil
+
+        # Windows does not re-parent: a dead parent's pid stays our ppid and
+        # may name a newer process by now. A parent younger than us is not ours.
+        if psutil.Process(ppid).create_time() > psutil.Process().create_time() + 1.0:
+            return
+    except psutil.NoSuchProcess:
+        return
+    except (psutil.Error, OSError):
+        pass   # times unreadable (under wine psutil may say WinError 87): watch the pid anyway
+    lifeline.watch_parent_pid(ppid, lambda why: os._exit(EXIT_PARENT_GONE))

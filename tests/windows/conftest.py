@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -36,12 +37,30 @@ TOKEN = "wine-lane-token"
 READY_TIMEOUT = 300   # wine start + imports + model load, on a busy 2-core machine
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The lane runs after every other test, one test at a time (pytest here
+    never runs tests in parallel): its wine prefix is shared, and each test
+    ends the prefix's wineserver when it is done."""
+    here = Path(__file__).parent
+    lane = [here in Path(str(i.fspath)).parents for i in items]
+    items[:] = ([i for i, w in zip(items, lane) if not w]
+                + [i for i, w in zip(items, lane) if w])
+
+
 @pytest.fixture(scope="session")
 def lane() -> dict:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the Windows lane runs Windows processes under wine on Linux; on Windows "
+                    "the rest of the suite already runs them natively.")
     if wine_lane.wine_binary() is None and not os.environ.get("CI"):
         pytest.skip("wine is not installed, so the Windows lane cannot run here: "
                     "`python packaging/wine_lane.py setup` installs it (Debian, as root).")
-    info = wine_lane.setup(CACHE)
+    try:
+        info = wine_lane.setup(CACHE)
+    except (SystemExit, OSError, subprocess.SubprocessError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"the Windows lane could not be set up: {exc}")
+        pytest.skip(f"the Windows lane could not be set up here: {exc}")
     yield info
     wine_lane.wineserver_kill(CACHE)
 
@@ -77,8 +96,9 @@ def end_prefix(timeout: float = 30) -> list[str]:
     return names
 
 
-def run_windows_python(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    cmd, env = wine_lane.python_cmd(CACHE, *args)
+def run_windows_python(*args: str, timeout: float = 120,
+                       extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    cmd, env = wine_lane.python_cmd(CACHE, *args, extra_env=extra_env)
     # All three standard handles are pipes: anything else aborts CPython under wine.
     return subprocess.run(["nice", "-n", "10", *cmd], env=env, input="", capture_output=True,
                           text=True, timeout=timeout)
@@ -120,16 +140,38 @@ class Probe:
                 "alive": out["alive"], "survivors": out["survivors"]}
 
 
+def probe(*args: str, timeout: float = 120) -> dict:
+    """One wine_probe.py command (suspend, kill, break, ps): its JSON answer."""
+    res = run_windows_python(wine_lane.winpath(PROBE), *args, timeout=timeout)
+    lines = [l for l in res.stdout.splitlines() if l.startswith("{")]
+    assert res.returncode == 0 and lines, f"wine_probe {args}: {res.stdout} {res.stderr[-1500:]}"
+    return json.loads(lines[-1])
+
+
+def survivors() -> list[dict]:
+    """python.exe processes of the lane's prefix (seen from inside wine)."""
+    return probe("ps")["survivors"]
+
+
 class WineService:
     """`python -m service serve` started from Linux under wine, as a terminal
     or an Electron app would start it on Windows: without markers, so its first
-    process (the mirror) re-executes a marked service as its child in a
-    kill-on-close job, and the service spawns the worker in its own job."""
+    process (the mirror) joins a kill-on-close job of its own and re-executes a
+    marked service as its child, which joins its own job (nested in the
+    mirror's) before it spawns the worker.
 
-    def __init__(self, runtime_dir: Path, *args: str, extra_env: dict | None = None):
+    parent=True puts a plain Windows python in front (tests/support/python_parent.py,
+    the kill matrix's "Python parent"): it starts the service, relays the
+    ready line and then just lives; self.proc is then that parent."""
+
+    def __init__(self, runtime_dir: Path, *args: str, extra_env: dict | None = None,
+                 parent: bool = False):
         self.log: list[str] = []
+        self.parent = parent
+        head = ([wine_lane.winpath(ROOT / "tests" / "support" / "python_parent.py")] if parent
+                else ["-m", "service", "serve"])
         cmd, env = wine_lane.python_cmd(
-            CACHE, "-m", "service", "serve", "--port", "0", "--token", TOKEN, *args,
+            CACHE, *head, "--port", "0", "--token", TOKEN, *args,
             extra_env={"ASR_TRAY_RUNTIME_DIR": wine_lane.winpath(runtime_dir),
                        **(extra_env or {})})
         self.t0 = time.monotonic()
@@ -182,9 +224,24 @@ class WineService:
 
     def mirror_pid(self) -> int:
         """The mirror's Windows pid: the service's Windows parent."""
-        res = run_windows_python("-c", f"import psutil; print(psutil.Process({self.service_pid}).ppid())")
+        return self.ancestors()[0]
+
+    def ancestors(self) -> list[int]:
+        """Windows pids above the service: [mirror] or, with parent=True,
+        [mirror, Python parent]."""
+        code = ("import psutil; m = psutil.Process({pid}).ppid(); "
+                "print(m, psutil.Process(m).ppid())").format(pid=self.service_pid)
+        res = run_windows_python("-c", code)
         assert res.returncode == 0, res.stderr[-1500:]
-        return int(res.stdout.strip().splitlines()[-1])
+        mirror, above = map(int, res.stdout.strip().splitlines()[-1].split())
+        return [mirror, above] if self.parent else [mirror]
+
+    def health(self) -> tuple[int, dict]:
+        try:
+            with urllib.request.urlopen(self.url + "/health", timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -204,5 +261,14 @@ def wine_service(lane, runtime_dir):
     yield start
     for svc in started:
         svc.stop()
+    # Before wineserver -k ends the prefix (which would hide a leak): the tree
+    # must be gone by itself. Killing the first process above is what a
+    # terminal closing does; the jobs take the rest.
+    deadline = time.monotonic() + 10
+    left_inside = survivors()
+    while left_inside and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left_inside = survivors()
     left = end_prefix()
+    assert not left_inside, f"Windows processes of the test outlived it: {left_inside}"
     assert not left, f"processes of the wine prefix outlived wineserver -k: {left}"

@@ -7,7 +7,13 @@ every way the service can end must take the worker with it.
   * `taskkill /F` inside wine (TerminateProcess) -> the same;
   * SIGKILL of the first process (the mirror that re-executed the marked
     service as its child, in its own job) -> service and worker gone;
-  * graceful stop (POST /v1/shutdown with the token) -> everything gone.
+  * a plain Windows python parent that started the service, ended by
+    `taskkill /F` or by SIGKILL of its wine process -> mirror, service and
+    worker gone (the mirror watches its parent, its job does the rest);
+  * CTRL_BREAK_EVENT on the service's console (SIGBREAK) -> everything gone;
+  * graceful stop (POST /v1/shutdown with the token) -> everything gone;
+  * the worker ended by `taskkill /F` -> the service starts a new one and
+    serves again.
 
 Each asserts zero survivors, seen from inside wine by a probe that holds a
 handle on each process from before the kill (race-free, pid reuse cannot
@@ -21,8 +27,10 @@ import subprocess
 import time
 import urllib.request
 
+import pytest
+
 from tests.support import speech
-from tests.windows.conftest import CACHE, Probe, wine_lane
+from tests.windows.conftest import CACHE, Probe, probe, wine_lane
 
 # Targets of issue 9 are 0.5 s (kill) and 1 s (graceful); wine on a busy
 # 2-core machine gets a margin, and the figure is printed for the report.
@@ -83,6 +91,71 @@ def test_sigkill_of_the_first_process_ends_service_and_worker(wine_service):
     result = probe.result()
     _assert_all_gone(result, [mirror, svc.service_pid, svc.worker_pid], t_kill, KILL_GONE_WITHIN)
     _report("SIGKILL of the first (mirror) process", svc, result["gone"][svc.worker_pid] - t_kill)
+
+
+def _taskkill(pid: int) -> None:
+    cmd, env = wine_lane.python_cmd(CACHE)
+    res = subprocess.run(["nice", "-n", "10", cmd[0], "taskkill", "/F", "/PID", str(pid)],
+                         env=env, input="", capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, f"taskkill failed: {res.stdout} {res.stderr[-500:]}"
+
+
+@pytest.mark.parametrize("how", ["taskkill", "sigkill"])
+def test_killing_a_python_parent_ends_the_whole_tree(wine_service, how):
+    svc = wine_service(parent=True)
+    mirror, parent = svc.ancestors()
+    tree = [parent, mirror, svc.service_pid, svc.worker_pid]
+    probe_ = Probe(tree)
+    t_kill = time.time()
+    if how == "taskkill":
+        _taskkill(parent)   # TerminateProcess from inside wine
+    else:
+        svc.proc.send_signal(signal.SIGKILL)   # the parent's wine process, from Linux
+    result = probe_.result()
+    _assert_all_gone(result, tree, t_kill, 120 if how == "taskkill" else KILL_GONE_WITHIN)
+    gap = result["gone"][svc.worker_pid] - result["gone"][parent]
+    assert gap <= KILL_GONE_WITHIN, f"the worker outlived its parent by {gap:.2f}s"
+    _report(f"{how} of a Python parent (worker after parent)", svc, gap)
+
+
+def test_ctrl_break_stops_everything(wine_service):
+    svc = wine_service()
+    mirror = svc.mirror_pid()
+    tree = [mirror, svc.service_pid, svc.worker_pid]
+    probe_ = Probe(tree)
+    t_break = time.time()
+    sent = probe("break", str(svc.service_pid))
+    if not sent["sent"]:
+        # Wine 8 cannot deliver it (verified): a process started with pipes has
+        # no console, so AttachConsole fails with ERROR_INVALID_HANDLE (6); in a
+        # console made with CREATE_NEW_CONSOLE, GenerateConsoleCtrlEvent fails
+        # with the same error. The stop it would cause is covered by the
+        # graceful test; the tree is ended by the fixture.
+        assert sent["error"] == 6, f"CTRL_BREAK_EVENT failed in a new way under wine: {sent}"
+        pytest.skip(f"wine 8 cannot deliver CTRL_BREAK_EVENT (no console; {sent})")
+    result = probe_.result()
+    _assert_all_gone(result, tree, t_break, GRACEFUL_GONE_WITHIN + 10)   # + the probe's start
+    _report("CTRL_BREAK_EVENT on the console", svc,
+            result["gone"][svc.worker_pid] - result["gone"][mirror])
+
+
+def test_a_killed_worker_is_restarted(wine_service):
+    svc = wine_service()
+    old = svc.worker_pid
+    probe_ = Probe([old])
+    _taskkill(old)
+    result = probe_.result()
+    assert not result["alive"], result
+    deadline = time.monotonic() + 240   # a new worker loads the model again, under wine
+    status, health = svc.health()
+    while not (status == 200 and health["asr_worker"]["worker_pid"] not in (None, old)):
+        assert time.monotonic() < deadline, f"no new worker: {status} {health}"
+        time.sleep(1)
+        status, health = svc.health()
+    new = health["asr_worker"]["worker_pid"]
+    assert health["asr_worker"]["worker_restarts"] >= 1, health
+    assert svc.get("/v1/status")["worker_pid"] == new
+    print(f"\n[wine] worker {old} killed -> new worker {new} serving")
 
 
 def test_graceful_shutdown_ends_everything(wine_service):
