@@ -55,8 +55,12 @@ def real_tree(runtime_dir) -> dict[str, list[psutil.Process]]:
 
 def assert_status_pids_are_real(tray: TrayProc, snap: dict) -> None:
     rows = {r["role"]: r for r in snap["status_window"]["rows"]}
-    assert set(rows) == {"tray", "service", "worker"}, rows
+    assert set(rows) == {"tray", "service", "worker", "resource tracker"}, rows
     tree = real_tree(tray.runtime_dir)
+    # multiprocessing's resource tracker: the service's child, with the service's
+    # markers (it inherits its environment), shown under its own name
+    [tracker] = [m for m in tree["service"] if m.pid == rows["resource tracker"]["pid"]]
+    assert tracker.proc.ppid() == rows["service"]["pid"]
     assert rows["tray"]["pid"] == tray.pid == tree["tray"][0].pid
     services = [m for m in tree["service"] if m.proc.ppid() == tray.pid]
     assert [m.pid for m in services] == [rows["service"]["pid"]], "one service, the tray's child"
@@ -74,9 +78,9 @@ def test_tray_icon_status_pids_and_quit_from_the_menu(trays, runtime_dir):
     assert snap["icon"] == "running"
 
     tray.click_icon(1)  # left click opens Status
-    snap = tray.wait_for(lambda s: s["status_visible"] and len(s["status_window"]["rows"]) == 3
+    snap = tray.wait_for(lambda s: s["status_visible"] and len(s["status_window"]["rows"]) == 4
                          and s["status_window"]["rows"][2]["state"] == "ready",
-                         "Status window with three processes", 20)
+                         "Status window with four processes", 20)
     assert_status_pids_are_real(tray, snap)
     assert snap["status_window"]["url"] == snap["url"]
     assert snap["status_window"]["model"] == "tiny.en"

@@ -23,6 +23,7 @@ from gui.controllers.status_poll import StatusPoller  # noqa: E402
 from gui.widgets.status_window import StatusWindow, rows_from  # noqa: E402
 from gui.widgets.tray import icon_state, tooltip_text  # noqa: E402
 from resources.icons import STATES, icon_path  # noqa: E402
+from service.safety import leftovers  # noqa: E402
 from service.safety.gpu import GpuProbe  # noqa: E402
 from tests.support import desktop  # noqa: E402
 
@@ -69,7 +70,7 @@ def test_status_window_shows_the_real_tree(qtbot, service):
     poller.set_fast(True)
     poller.start()
     try:
-        qtbot.waitUntil(lambda: len(window.rows) == 3, timeout=10000)
+        qtbot.waitUntil(lambda: len(window.rows) == 4, timeout=10000)  # + resource tracker
     finally:
         poller.stop()
     rows = {r["role"]: r for r in window.rows}
@@ -129,7 +130,8 @@ def test_leftovers_flow_ends_leftovers_and_spares_decoys(qtbot, runtime_dir):
     worker_left = desktop.orphan(dict(markers, ASR_TRAY_ROLE="worker"))
     named_like = desktop.orphan({}, argv_tail=("asr-service", "serve", "asr-worker"))
     reused = desktop.write_record(named_like.pid, named_like.create_time() - 500, "worker", dead)
-    flow = LeftoversFlow()
+    # the default scan is machine-wide: narrowed to this test's dir, it cannot end others' processes
+    flow = LeftoversFlow(scan_fn=lambda: leftovers.scan(runtime_dir=str(runtime_dir)))
     try:
         with qtbot.waitSignal(flow.found_at_startup, timeout=20000) as found:
             flow.scan_at_startup()

@@ -3,8 +3,11 @@
 scan() and kill() come from service.safety.leftovers (the same logic as
 `asr-service leftovers --kill`) and read /proc for every process, so both run
 in a thread; results come back through queued signals. Our own tree is never
-a candidate (scan() excludes our ASR_TRAY_INSTANCE), and this tray only acts
-on trees of its own runtime directory, the one whose registry it keeps.
+a candidate (scan() excludes our ASR_TRAY_INSTANCE). The scan is machine-wide
+for the current user: a leftover is found whatever runtime directory it used.
+Only under test hooks (ASR_TRAY_TEST_HOOKS=1) may SCOPE_ENV narrow it to one
+runtime directory, so that a test's tray never sees, let alone ends, the
+processes of tests running beside it.
 
 The flow shows nothing itself: `ask` hands the scan to whoever shows the
 question (the tray shows gui.widgets.leftovers_dialog), who answers with
@@ -13,13 +16,23 @@ question (the tray shows gui.widgets.leftovers_dialog), who answers with
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from PySide6.QtCore import QObject, Signal
 
+from gui.controllers import test_hooks
 from service.safety import leftovers
 
 log = logging.getLogger("asr.tray.leftovers")
+
+SCOPE_ENV = "ASR_TRAY_TEST_LEFTOVERS_RUNTIME_DIR"
+
+
+def default_scan() -> leftovers.Scan:
+    """leftovers.scan(), machine-wide; narrowed only by a test's explicit scope."""
+    scope = os.environ.get(SCOPE_ENV) if test_hooks.enabled() else None
+    return leftovers.scan(runtime_dir=scope or None)
 
 
 class LeftoversFlow(QObject):
@@ -33,7 +46,7 @@ class LeftoversFlow(QObject):
 
     def __init__(self, scan_fn=None, kill_fn=None, parent: QObject | None = None):
         super().__init__(parent)
-        self._scan_fn = scan_fn or leftovers.scan
+        self._scan_fn = scan_fn or default_scan
         self._kill_fn = kill_fn or leftovers.kill
         self.busy = False
         self.asking = False                 # a question is out, no answer yet

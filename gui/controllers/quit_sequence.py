@@ -1,9 +1,12 @@
 """The one cleanup path. Menu Quit, aboutToQuit, session end, SIGTERM/SIGINT
 (and closing the fallback window) all call `begin()`; it runs once.
 
-    begin ─> stop the service (lifeline closed → SIGTERM at 1.0 s → SIGKILL at 1.5 s)
+    begin ─> note the service's resource tracker by identity (its registry record,
+             which a clean stop removes), then stop the service (lifeline closed →
+             SIGTERM at 1.0 s → SIGKILL at 1.5 s)
           ─> sweep our instance by markers + registry in a thread (L4), kill survivors
-          ─> report (log; a notification when something had to be killed)
+          ─> report: one log line, `quit cleanup after S s: SENTENCE` (other tools
+             read it); a notification only when a process really had to be killed
           ─> done(report): the app quits
 
 Nothing here waits on the UI thread: the service stop runs on QTimers and the
@@ -20,12 +23,13 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from gui.controllers.service_process import ServiceProcess
-from gui.controllers.sweep import SweepReport, sweep
+from gui.controllers.sweep import HELPER_GRACE_S, SweepReport, known_helpers, sweep
 
 log = logging.getLogger("asr.tray.quit")
 
 HARD_DEADLINE_S = 2.6     # the app must be gone within 3 s
 NOTICE_LINGER_MS = 700    # let a "had to kill" notification be seen before the icon goes
+SWEEP_RESERVE_S = 1.0     # of the deadline, kept for the kill, its wait and the notice
 
 
 class QuitSequence(QObject):
@@ -46,6 +50,7 @@ class QuitSequence(QObject):
         self.report: SweepReport | None = None
         self._finished = threading.Event()
         self._sweep_started = False
+        self._helpers: set = set()
         self._swept.connect(self._on_swept)
         service.stopped.connect(self._on_service_stopped)
 
@@ -61,6 +66,12 @@ class QuitSequence(QObject):
         self.reason = reason
         log.info("quitting: %s", reason)
         threading.Thread(target=self._watchdog, name="quit-watchdog", daemon=True).start()
+        try:
+            # A few small files, read before the stop is asked for: after it,
+            # a clean stop may already have removed the tracker's record.
+            self._helpers = known_helpers(self.instance) if self.instance else set()
+        except OSError as exc:
+            log.warning("could not read the registry before stopping: %s", exc)
         if not self.service.stop():
             self._sweep_in_thread()
 
@@ -72,8 +83,13 @@ class QuitSequence(QObject):
         if self._sweep_started:
             return
         self._sweep_started = True
-        threading.Thread(target=lambda: self._swept.emit(sweep(self.instance)),
-                         name="quit-sweep", daemon=True).start()
+        # The tracker's grace, within what the deadline leaves.
+        left = self.hard_deadline_s - (time.monotonic() - self.started_at) - SWEEP_RESERVE_S
+        helper_grace = max(0.2, min(HELPER_GRACE_S, left))
+        helpers = set(self._helpers)
+        threading.Thread(target=lambda: self._swept.emit(
+            sweep(self.instance, helpers=helpers, helper_grace=helper_grace)),
+            name="quit-sweep", daemon=True).start()
 
     def _on_swept(self, report: SweepReport) -> None:
         self.report = report
@@ -107,7 +123,7 @@ class QuitSequence(QObject):
             except OSError:
                 pass
         try:
-            sweep(self.instance, grace=0, timeout=0.2)
+            sweep(self.instance, grace=0, timeout=0.2, helpers=set(self._helpers))
         finally:
             logging.shutdown()
             self._exit_hard(1)

@@ -1,5 +1,6 @@
 """The "Kill leftover workers" question: a table of the leftovers a scan found
-and an "End them" button. It only shows and asks; accepting or rejecting it
+(machine-wide: each with its runtime directory, start time and command line,
+so the user sees what they end) and an "End them" button. It only shows and asks; accepting or rejecting it
 is the answer the tray passes on to LeftoversFlow, which does the killing."""
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHe
 from service.safety import leftovers
 from service.sizes import mib
 
-COLUMNS = ("PID", "Role", "Age", "RSS", "GPU memory")
+COLUMNS = ("PID", "Role", "Age", "RSS", "GPU memory", "Started", "Runtime directory",
+           "Command line")
 
 
 def describe_age(seconds: float) -> str:
@@ -20,7 +22,8 @@ def describe_age(seconds: float) -> str:
 def row_of(item: leftovers.Leftover) -> tuple[str, ...]:
     """One table row, as text, in COLUMNS order."""
     return (str(item.pid), item.role, describe_age(item.age),
-            "-" if item.rss is None else mib(item.rss), item.gpu_memory)
+            "-" if item.rss is None else mib(item.rss), item.gpu_memory,
+            item.started or "-", item.runtime_dir or "-", item.cmdline or "-")
 
 
 class LeftoversDialog(QDialog):
@@ -29,14 +32,17 @@ class LeftoversDialog(QDialog):
         self.setWindowTitle("ASR Tray — Leftover workers")
         n = len(scan.leftovers)
         text = QLabel(f"{n} process(es) of earlier ASR Tray runs are still running, and no tray "
-                      "owns them any more. Ending them frees their memory (and GPU memory). "
+                      "owns them any more (found on this machine, whatever runtime directory "
+                      "they used). Ending them frees their memory (and GPU memory). "
                       "The service of this tray is not among them.", self)
         text.setWordWrap(True)
         self.table = QTableWidget(n, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)   # the command line takes what is left
         for r, item in enumerate(scan.leftovers):
             for c, v in enumerate(row_of(item)):
                 self.table.setItem(r, c, QTableWidgetItem(v))
@@ -49,4 +55,4 @@ class LeftoversDialog(QDialog):
         layout.addWidget(text)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(520, 260)
+        self.resize(900, 300)

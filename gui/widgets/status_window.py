@@ -1,4 +1,5 @@
-"""The Status window: one row per process of the tree (tray, service, worker)
+"""The Status window: one row per process of the tree (tray, service, worker,
+and the service's "resource tracker" on POSIX)
 with live figures, and the service's model, device, restarts and URL.
 
 It only displays: the figures come from StatusPoller (another thread) through

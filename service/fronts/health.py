@@ -2,7 +2,9 @@
 
 /health answers 200 only once the model is loaded (503 with the state
 before); /v1/status carries the figures the tray's Status window and the
-tests read (pids, state, restarts, memory, GPU, queue, live streams).
+tests read (pids, state, restarts, memory, GPU, queue, live streams); its
+processes list names each process of the tree by its role: service, worker
+and, on POSIX, the "resource tracker" the service started.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from service import __version__
 from service.config import ServiceConfig
 from service.fronts.deps import get_config, get_live_streams, get_supervisor
 from service.safety import gpu
+from service.safety.processes import TRACKER_NAME
 from service.supervision.supervisor import State, Supervisor
 
 router = APIRouter()
@@ -50,7 +53,11 @@ def status(request: Request, supervisor: Supervisor = Depends(get_supervisor),
     probe = gpu.probe()
     table = probe.memory_by_pid()
     procs = []
-    for role, pid in (("service", os.getpid()), ("worker", supervisor.worker_pid)):
+    rows = [("service", os.getpid()), ("worker", supervisor.worker_pid)]
+    tracker = getattr(supervisor, "tracker", None)
+    if tracker is not None:  # multiprocessing's resource tracker (POSIX): part of the tree
+        rows.append((TRACKER_NAME, tracker.pid))
+    for role, pid in rows:
         fig = sampler.sample(pid)
         gpu_bytes = table.get(pid) if pid in table else None
         procs.append({"role": role, "pid": pid,

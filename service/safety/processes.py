@@ -13,6 +13,12 @@ import psutil
 
 from service.safety import markers
 
+# The registry role of multiprocessing's resource tracker, a helper the service
+# starts and records by identity (service/supervision/tracker.py), and the
+# name it goes by wherever it is shown.
+TRACKER_ROLE = "resource-tracker"
+TRACKER_NAME = "resource tracker"
+
 
 @dataclass
 class MarkedProcess:
@@ -64,27 +70,34 @@ def marked_processes(runtime_dir: str | None = None) -> list[MarkedProcess]:
     return found
 
 
+def is_running(proc: psutil.Process) -> bool:
+    """Alive and not a zombie. A process that has exited but whose parent has
+    not reaped it yet (re-parented to a pid 1 that reaps slowly, say) holds no
+    memory or GPU context any more: it counts as gone, everywhere."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def _still_running(procs: list[psutil.Process]) -> list[psutil.Process]:
-    """A killed process whose parent has not reaped it yet is a zombie: it
-    holds no memory or GPU context any more, so it counts as gone."""
-    out = []
-    for p in procs:
-        try:
-            if p.status() != psutil.STATUS_ZOMBIE:
-                out.append(p)
-        except psutil.Error:
-            pass
-    return out
+    return [p for p in procs if is_running(p)]
 
 
-def _wait(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+def wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait up to `timeout` for `procs` to exit; returns those still running.
+    Unlike psutil.wait_procs alone, a zombie that is not our child counts as
+    gone (wait_procs cannot reap it, so it would wait for it forever)."""
     deadline = time.monotonic() + timeout
-    alive = list(procs)
-    while True:
-        _gone, alive = psutil.wait_procs(alive, timeout=min(0.05, max(0.0, deadline - time.monotonic())))
+    alive = _still_running(procs)
+    while alive:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        _gone, alive = psutil.wait_procs(alive, timeout=min(0.05, left))
         alive = _still_running(alive)
-        if not alive or time.monotonic() >= deadline:
-            return alive
+    return alive
+
 
 
 def end_processes(procs: list[psutil.Process], grace: float = 1.0) -> list[psutil.Process]:
@@ -96,23 +109,37 @@ def end_processes(procs: list[psutil.Process], grace: float = 1.0) -> list[psuti
             alive.append(p)
         except psutil.NoSuchProcess:
             pass
-    alive = _wait(alive, grace)
+    alive = wait_gone(alive, grace)
     for p in alive:
         try:
             p.kill()
         except psutil.NoSuchProcess:
             pass
-    return _wait(alive, 1.0)
+    return wait_gone(alive, 1.0)
 
 
 def kill_now(procs: list[psutil.Process], timeout: float = 2.0) -> list[psutil.Process]:
     """SIGKILL / TerminateProcess at once; returns those still alive after `timeout`."""
+    kill_running(procs)
+    return wait_gone(procs, timeout)
+
+
+def kill_running(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """SIGKILL those of `procs` that still run; returns the ones it really
+    signalled. A process that exited (or is a zombie) by now is not "killed":
+    reports must not claim to have ended what left by itself."""
+    signalled = []
     for p in procs:
+        if not is_running(p):
+            continue
         try:
-            p.kill()
+            p.kill()   # psutil checks pid AND create_time first: never a reused pid
+            signalled.append(p)
         except psutil.NoSuchProcess:
             pass
-    return _wait(procs, timeout)
+        except psutil.AccessDenied:
+            signalled.append(p)  # still there: the caller's "still alive" list says so
+    return signalled
 
 
 @dataclass

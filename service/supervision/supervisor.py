@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
 import time
 from typing import Awaitable, Callable
 
 from service import protocol
 from service.config import ModelConfig
 from service.errors import LoadFailed, ServiceError, TimedOut, WorkerUnavailable
+from service.supervision import tracker
 from service.supervision.handle import WorkerHandle
 from service.supervision.policy import GiveUp, Restart, RestartPolicy
 from service.supervision.request_queue import RequestQueue
@@ -84,16 +84,14 @@ class Supervisor:
         self._dispatcher: asyncio.Task | None = None
         self._restart_task: asyncio.Task | None = None
         self._recycle_lock = asyncio.Lock()
+        self.tracker: tracker.TrackerRecord | None = None  # the resource tracker's record
 
     # ----------------------------------------------------------- lifecycle
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        # multiprocessing's resource tracker is a child of ours too. Start it
-        # now, under our own markers, or it would start inside the spawn while
-        # the environment says "worker".
-        if os.name == "posix":  # Windows has no resource tracker process
-            from multiprocessing import resource_tracker
-            resource_tracker.ensure_running()
+        # multiprocessing's resource tracker is a child of ours too: started
+        # now, under our own markers, and recorded by identity (tracker.py).
+        self.tracker = tracker.start()
         self._spawn()
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="dispatcher")
 
@@ -264,6 +262,7 @@ class Supervisor:
         if gen is not None:
             gen.expected_exit = True
             await self._loop.run_in_executor(None, gen.stop, grace)
+        await self._loop.run_in_executor(None, tracker.stop, self.tracker)  # the worker is gone
         self._watch.set(State.STOPPED)
         if self._dispatcher:
             self._dispatcher.cancel()

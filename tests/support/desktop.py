@@ -57,6 +57,9 @@ class TrayProc:
             full["QT_QPA_PLATFORM"] = platform
         full[markers.RUNTIME_DIR] = str(self.runtime_dir)
         full["ASR_TRAY_TEST_HOOKS"] = "1"
+        # The tray's leftover scan is machine-wide; a test's tray looks only at
+        # its own runtime dir, so it never ends what tests beside it started.
+        full["ASR_TRAY_TEST_LEFTOVERS_RUNTIME_DIR"] = str(self.runtime_dir)
         self.env = full
         self.log_path = log_path or self.runtime_dir.parent / f"tray-{time.monotonic_ns()}.log"
         self.started = time.monotonic()
@@ -209,21 +212,25 @@ def wait_no_survivors(runtime_dir: Path, timeout: float,
 
 # ------------------------------------------------------------------ leftovers
 SLEEPER = "import time\nwhile True: time.sleep(1)"
+STUBBORN = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True: time.sleep(1)"
 
 
 def orphan(env_extra: dict[str, str], argv_tail: tuple[str, ...] = (),
-           role_record: str | None = None) -> psutil.Process:
+           role_record: str | None = None, ignore_sigterm: bool = False) -> psutil.Process:
     """A `python -c` sleeper started through a parent that exits at once, so it
     is re-parented like a process whose tree lost its top. With `env_extra`
     holding markers it stands for a worker or service that escaped L0/L1
     (e.g. of an older version); `role_record` also writes the registry record
-    such a process would have left (pid + create_time)."""
+    such a process would have left (pid + create_time); `ignore_sigterm`
+    makes it one that lingers when asked to stop. An ASR_TRAY_RUNTIME_DIR in
+    `env_extra` puts it in another runtime dir than the test's."""
     env = dict(os.environ)
     for k in (markers.ROLE, markers.INSTANCE, markers.PARENT_PID):
         env.pop(k, None)
     env.update(env_extra)
+    code = STUBBORN if ignore_sigterm else SLEEPER
     launcher = ("import subprocess, sys\n"
-                f"p = subprocess.Popen([sys.executable, '-c', {SLEEPER!r}, *sys.argv[1:]],"
+                f"p = subprocess.Popen([sys.executable, '-c', {code!r}, *sys.argv[1:]],"
                 " start_new_session=True, stdin=subprocess.DEVNULL,"
                 " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
                 "print(p.pid, flush=True)\n")
