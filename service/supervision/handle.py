@@ -15,6 +15,9 @@ decides what they mean.
   lock a SIGKILLed worker died holding).
 - stop() is layer L2: stop message -> join -> terminate -> kill, then a
   psutil sweep of anything the worker started.
+- Once the reader thread has reaped the worker, the worker's registry record
+  (L3) goes too: a worker ended by SIGKILL, a crash or a restart cannot
+  remove its own, and a record of a reaped process only misleads leftovers.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from typing import Callable
 import psutil
 
 from service import protocol
-from service.safety import lifeline, markers
+from service.safety import lifeline, markers, registry
 from service.safety.processes import end_processes
 
 log = logging.getLogger("asr.supervisor")
@@ -55,8 +58,10 @@ class WorkerHandle:
         self.exited = threading.Event()    # set by the reader thread once it reaped the process
         self._send_lock = threading.Lock()  # a stop message must not interleave with a request
         self._ps: psutil.Process | None = None
+        self._created: float | None = None   # its create_time, to match its registry record
         try:
             self._ps = psutil.Process(process.pid)
+            self._created = self._ps.create_time()
         except psutil.Error:
             pass
 
@@ -121,8 +126,23 @@ class WorkerHandle:
                 break
             on_message(self, msg)
         self.process.join()  # it is gone or going: the pipe closed; only this thread reaps it
+        self._remove_record()
         self.exited.set()
         on_exit(self)
+
+    def _remove_record(self) -> None:
+        """Remove the registry record of this (reaped) worker: only the one
+        whose pid AND create_time are this process's, as pids are reused."""
+        if self._created is None:
+            return  # it died before we saw it: too early to have written a record
+        try:
+            for record in registry.read_all():
+                if (record.role == "worker" and record.pid == self.pid
+                        and abs(record.create_time - self._created)
+                        <= registry.CREATE_TIME_TOLERANCE):
+                    registry.remove(record)
+        except (OSError, psutil.Error) as exc:
+            log.warning("could not remove the record of worker %d: %s", self.pid, exc)
 
     def stop(self, grace: float) -> None:
         """L2: ask -> wait -> terminate -> kill, then sweep anything it started.

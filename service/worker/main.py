@@ -22,6 +22,9 @@ log = logging.getLogger("asr.worker")
 
 EXIT_LOAD_FAILED = 2
 EXIT_PARENT_GONE = 3
+# Requests that can hold tens of MB for a moment (a file, an utterance); after
+# them the freed memory goes back to the system (service/worker/memory.py).
+GIVES_BACK_MEMORY = (protocol.TRANSCRIBE_FILE, protocol.UTTERANCE)
 
 
 def run(conn, model_cfg, expected_parent: int, log_level: str = "INFO") -> None:
@@ -56,6 +59,7 @@ def _die(why: str, code: int) -> None:
 
 def _serve(conn, model_cfg) -> None:
     from service.errors import LoadFailed, ServiceError
+    from service.worker import memory
 
     try:
         from service.worker.engine import Engine
@@ -93,6 +97,9 @@ def _serve(conn, model_cfg) -> None:
             conn.send(reply)
         except (EOFError, OSError, BrokenPipeError):
             return
+        if msg.get("op") in GIVES_BACK_MEMORY:
+            reply = msg = None   # the upload and its result, before the trim
+            memory.give_back()
 
 
 def handle(engine, msg: dict):
