@@ -6,12 +6,13 @@ import json
 import os
 import sys
 
-from service.config import BUNDLED_MODEL, ModelConfig, ServiceConfig
+from service.config import BUNDLED_MODEL, ModelConfig, ServiceConfig, normalize_origin
 from service.sizes import mib
 
 # The defaults live in config.py; the CLI only reads them from there.
 _SERVICE = ServiceConfig()
 _MODEL = ModelConfig()
+ALLOWED_ORIGINS_ENV = "ASR_TRAY_ALLOWED_ORIGINS"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
                         f"default {_SERVICE.max_streams})")
     s.add_argument("--request-timeout", type=float, default=_SERVICE.request_timeout,
                    help=f"seconds per request (default {_SERVICE.request_timeout:g})")
+    s.add_argument("--stream-idle-timeout", type=float, default=_SERVICE.stream_idle_timeout,
+                   help="seconds a live stream may send no audio before it is closed, "
+                        f"freeing its slot (default {_SERVICE.stream_idle_timeout:g}; 0: never)")
+    s.add_argument("--allow-origin", action="append", type=_origin, metavar="URL",
+                   default=None,
+                   help="a web origin (scheme://host[:port]) whose pages may open streams and "
+                        "send requests; repeatable (env ASR_TRAY_ALLOWED_ORIGINS, comma-separated). "
+                        "Clients that send no Origin header need none.")
     s.add_argument("--lifeline-stdin", action="store_true",
                    help="exit when stdin reaches EOF (the parent keeps a pipe open)")
     s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
@@ -50,10 +59,31 @@ def _parser() -> argparse.ArgumentParser:
     lo = sub.add_parser("leftovers", help="list (or --kill) processes of earlier runs")
     lo.add_argument("--kill", action="store_true", help="end them")
     lo.add_argument("--json", action="store_true", help="machine-readable output")
+    lo.add_argument("--runtime-dir", metavar="DIR", default=None,
+                    help="only leftovers of that runtime directory (and its registry); "
+                         "default: every leftover of yours on this machine")
 
     st = sub.add_parser("status", help="show running services from the registry")
     st.add_argument("--json", action="store_true")
     return p
+
+
+def _origin(text: str) -> str:
+    try:
+        return normalize_origin(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _allowed_origins(given: list[str] | None) -> tuple[str, ...]:
+    """--allow-origin values, or else ASR_TRAY_ALLOWED_ORIGINS (comma-separated)."""
+    if given:
+        return tuple(dict.fromkeys(given))
+    env = os.environ.get(ALLOWED_ORIGINS_ENV, "")
+    try:
+        return tuple(dict.fromkeys(normalize_origin(o) for o in env.split(",") if o.strip()))
+    except ValueError as exc:
+        raise SystemExit(f"asr-service: {ALLOWED_ORIGINS_ENV}: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = ServiceConfig(
             host=args.host, port=args.port, token=token, token_given=bool(args.token),
             max_upload_bytes=int(args.max_upload_mb * 2**20), max_queue=args.max_queue,
-            max_streams=args.max_streams,
+            max_streams=args.max_streams, stream_idle_timeout=args.stream_idle_timeout,
+            allowed_origins=_allowed_origins(args.allow_origin),
             request_timeout=args.request_timeout, lifeline_stdin=args.lifeline_stdin,
             model=ModelConfig(model=args.model, device=args.device,
                               compute_type=args.compute_type, cpu_threads=args.cpu_threads,
@@ -87,9 +118,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _leftovers(args) -> int:
-    from service.safety import leftovers
+    from service.safety import leftovers, markers
 
-    found = leftovers.scan()
+    if args.runtime_dir:
+        # That directory's registry is the one to read and prune (this process only).
+        os.environ[markers.RUNTIME_DIR] = args.runtime_dir
+    found = leftovers.scan(runtime_dir=args.runtime_dir)
     if args.kill:
         report = leftovers.kill(found)
         if args.json:
@@ -109,6 +143,8 @@ def _leftovers(args) -> int:
     for l in found.leftovers:
         print(f"{l.role:8} pid {l.pid:<7} age {l.age:7.0f}s  rss {mib(l.rss or 0):>10}  "
               f"gpu {l.gpu_memory}")
+        print(f"         started {l.started}  runtime dir {l.runtime_dir}")
+        print(f"         {l.cmdline}")
     if found.stale_records:
         print(f"{len(found.stale_records)} registry record(s) of processes that are gone "
               "(removed with --kill).")

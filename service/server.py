@@ -117,6 +117,7 @@ def emit(event: dict) -> None:
 
 def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
     logs.setup("service", log_level)
+    logs.add_secret(cfg.token)  # written as *** wherever a log line would show it
     expected_parent = int(os.environ.get(markers.PARENT_PID) or os.getppid())
     lifeline.arm_parent_death_signal(expected_parent)                          # L0
 
@@ -139,8 +140,10 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
     host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
     url = f"http://{host}:{port}"
 
+    # The record is for finding this process later: it never holds the token.
     reg = registry.Registration("service", url=url, port=port,
-                                argv=sys.argv[1:], parent_started_us=expected_parent)  # L3
+                                argv=logs.redact_argv(sys.argv[1:]),
+                                parent_started_us=expected_parent)  # L3
     supervisor = Supervisor(cfg.model, max_queue=cfg.max_queue,
                             request_timeout=cfg.request_timeout, log_level=log_level)
     stop = StopRequest()

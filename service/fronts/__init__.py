@@ -11,7 +11,9 @@ imports the worker side (checked by tests/test_import_contracts.py).
   control.py     POST /v1/worker/restart, POST /v1/shutdown (token)
   stream_api.py  WS /v1/stream (live captions)
   node_api.py    POST /utterance, POST /reset (the node's old API)
-  gate.py        middleware: upload size, token when not on loopback
+  gate.py        middleware: Host, Origin, announced upload size, token beyond loopback
+  origin_policy.py  the Host and Origin rules (against web pages next door)
+  body_limit.py  middleware: counts body bytes as they arrive, 413 past the limit
   auth.py        the token check; deps.py: what routes get through Depends
   responses.py   error bodies and the handlers that produce them
 """

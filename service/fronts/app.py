@@ -3,8 +3,8 @@
 Each front is an `APIRouter` in its own module and reads what it needs
 (supervisor, config, the per-front state below) from `app.state` through
 `Depends` (fronts/deps.py). This module only puts that state in place and
-adds the error handlers, the upload/token gate and the routers; it holds no
-route itself.
+adds the error handlers, the gate (Host, Origin, upload size, token), the
+body limit and the routers; it holds no route itself.
 """
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from typing import Callable
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service import __version__
 from service.config import ServiceConfig
 from service.errors import ServiceError
 from service.fronts import control, health, node_api, openai_api, responses, stream_api
-from service.fronts.gate import gate
+from service.fronts.body_limit import BodyLimit
+from service.fronts.gate import Gate
 from service.safety.processes import FigureSampler
 from service.supervision.supervisor import Supervisor
 
@@ -40,7 +42,10 @@ def build_app(cfg: ServiceConfig, supervisor: Supervisor,
 
     app.add_exception_handler(ServiceError, responses.service_error)
     app.add_exception_handler(RequestValidationError, responses.validation_error)
-    app.middleware("http")(gate)
+    app.add_exception_handler(StarletteHTTPException, responses.http_error)
+    # The last added runs first: the gate refuses before the body is counted.
+    app.add_middleware(BodyLimit, max_upload_bytes=cfg.max_upload_bytes)
+    app.add_middleware(Gate, cfg=cfg)
 
     app.include_router(health.router)        # /health, /v1/status, /v1/models
     app.include_router(openai_api.router)    # POST /v1/audio/transcriptions

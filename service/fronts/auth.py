@@ -18,12 +18,20 @@ def token_ok(cfg: ServiceConfig, authorization: str | None, fallback: str | None
     """True when the request carries the service token: in `Authorization:
     Bearer <token>`, or, when there is no such header, in `fallback` (the
     stream's ?token=, for WebSocket clients that cannot set headers).
-    Compared in constant time, so the answer's timing does not leak the token."""
-    if authorization and authorization.startswith("Bearer "):
-        given = authorization[7:].strip()
-    else:
+    The scheme is matched in any case ("bearer" too: RFC 7235). Compared in
+    constant time, so the answer's timing does not leak the token."""
+    given = bearer(authorization)
+    if given is None:
         given = fallback
     return bool(cfg.token and given) and hmac.compare_digest(given.encode(), cfg.token.encode())
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The credentials of an `Authorization: Bearer <token>` header, or None."""
+    scheme, _, credentials = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip()
 
 
 async def require_token(cfg: ServiceConfig = Depends(get_config),

@@ -44,7 +44,8 @@ async def transcriptions(
     # is not read further than that.
     data = await file.read(cfg.max_upload_bytes + 1)
     if len(data) > cfg.max_upload_bytes:
-        raise ServiceError(too_large(len(data), cfg.max_upload_bytes), status=413)
+        # The form parser counted the whole part (file.size); no guess from what was read.
+        raise ServiceError(too_large(file.size, cfg.max_upload_bytes), status=413)
     options = {"language": lang, "initial_prompt": prompt or None,
                "word_timestamps": "word" in (timestamp_granularities or [])}
     if temperature is not None:

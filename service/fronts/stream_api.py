@@ -11,12 +11,15 @@ holds the per-stream state in the worker). Three tasks per connection:
   watcher   wakes on every supervisor change: a new worker generation means
             this stream's state is gone, and the client hears so at once,
             even when no request of its own was in flight.
+  idle      ends a stream that sent no audio for --stream-idle-timeout (with
+            nothing of it left to transcribe): a client that connects and
+            then sends nothing must not hold one of the --max-streams slots.
 
 Decisions (docs/streaming.md): `stop` flushes, sends `done`, and closes the
 socket normally; a frame that is wrong (odd length, bad JSON, unknown type)
 gets an `error` event and is ignored, the stream goes on; what makes the
-stream unusable (bad query, too many streams, worker gone) gets an `error`
-event and a close with a reason.
+stream unusable (bad query, too many streams, worker gone, idle too long)
+gets an `error` event and a close with a reason.
 """
 from __future__ import annotations
 
@@ -69,7 +72,7 @@ async def stream(ws: WebSocket, supervisor=Depends(get_supervisor),
     # Accepted first, so that a refusal reaches the client as an error event
     # and a close reason, not as a bare failed handshake.
     await ws.accept()
-    session = StreamSession(ws, supervisor, active, cfg.max_streams)
+    session = StreamSession(ws, supervisor, active, cfg.max_streams, cfg.stream_idle_timeout)
     # Browsers cannot set headers on a WebSocket: ?token= stands in for one.
     if not cfg.loopback and not token_ok(cfg, ws.headers.get("authorization"),
                                          ws.query_params.get("token", "")):
@@ -81,9 +84,13 @@ async def stream(ws: WebSocket, supervisor=Depends(get_supervisor),
 
 
 class StreamSession:
-    def __init__(self, ws: WebSocket, supervisor, active: set, max_streams: int):
+    def __init__(self, ws: WebSocket, supervisor, active: set, max_streams: int,
+                 idle_timeout: float = 0.0):
         self.ws = ws
         self.max_streams = max_streams
+        self.idle_timeout = idle_timeout      # 0: a stream may stay silent for ever
+        self.last_activity = 0.0              # loop time of the last audio or worker answer
+        self.pumping = False                  # a request of this stream is with the worker
         self.sup = supervisor
         self.active = active
         self.sid = uuid.uuid4().hex
@@ -134,9 +141,12 @@ class StreamSession:
             self.active.discard(self.sid)
             await self.end(why)
             return
+        self.last_activity = asyncio.get_running_loop().time()
         tasks = [asyncio.create_task(self._receiver(), name=f"stream-rx-{self.sid[:6]}"),
                  asyncio.create_task(self._pump(), name=f"stream-pump-{self.sid[:6]}"),
                  asyncio.create_task(self._watcher(), name=f"stream-watch-{self.sid[:6]}")]
+        if self.idle_timeout > 0:
+            tasks.append(asyncio.create_task(self._idle(), name=f"stream-idle-{self.sid[:6]}"))
         why: StreamEnded | None = None
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -219,12 +229,24 @@ class StreamSession:
                              "two bytes per sample, so every binary frame must have an even "
                              "length."})
             return
+        max_backlog = MAX_BACKLOG_S * self.rate * 2
+        if len(data) > max_backlog:
+            # One frame, not the worker, is too much: say so, and go on without it.
+            await self.send({"type": "error", "message":
+                             f"An audio frame of {len(data) / 2 / self.rate:.1f} s was ignored: "
+                             f"a stream holds at most {MAX_BACKLOG_S:g} s of audio waiting for "
+                             "the worker. Send audio as it is captured, in frames of a fraction "
+                             "of a second."})
+            return
+        if data:
+            self.last_activity = asyncio.get_running_loop().time()
         self.buf += data
-        if len(self.buf) > MAX_BACKLOG_S * self.rate * 2:
+        if len(self.buf) > max_backlog:
             raise StreamEnded(
-                f"The service fell more than {MAX_BACKLOG_S:g} s behind this stream (the "
-                "worker is busy with other work), so the stream was ended. Start it again.",
-                TRY_LATER, "fell behind")
+                f"The service fell more than {MAX_BACKLOG_S:g} s behind this stream: audio "
+                "arrived faster than the worker transcribed it (it had other work, or the "
+                "audio came faster than real time), so the stream was ended. Start it again, "
+                "sending audio in real time.", TRY_LATER, "fell behind")
         self.wake.set()
 
     async def _control(self, text: str) -> None:
@@ -251,7 +273,12 @@ class StreamSession:
             while self.buf:
                 chunk = bytes(self.buf[:max_bytes])
                 del self.buf[:len(chunk)]
-                res = await self._call(protocol.stream_feed(self.sid, chunk))
+                self.pumping = True
+                try:
+                    res = await self._call(protocol.stream_feed(self.sid, chunk))
+                finally:
+                    self.pumping = False
+                    self.last_activity = asyncio.get_running_loop().time()
                 for event in res["events"]:
                     await self.send(event)
             if self.stopping and not self.buf:
@@ -269,6 +296,21 @@ class StreamSession:
                 raise StreamEnded("The service is shutting down, so the stream ended.",
                                   SERVER_ERROR, "service stopping")
             await self.sup.wait_changed()
+
+    async def _idle(self) -> None:
+        """Ends the stream once no audio came for idle_timeout seconds and none
+        of its audio is left for the worker (a slow worker is not the client's
+        silence). Silence sent as audio counts as audio."""
+        loop = asyncio.get_running_loop()
+        while True:
+            left = self.last_activity + self.idle_timeout - loop.time()
+            if left <= 0 and not (self.pumping or self.buf or self.stopping):
+                raise StreamEnded(
+                    f"No audio arrived on this stream for {self.idle_timeout:g} s, so it was "
+                    "closed to free its place for other streams. Keep sending audio (silence "
+                    "counts) while the stream is open, or open a new stream when there is "
+                    "audio again.", BAD_REQUEST, f"no audio for {self.idle_timeout:g} s")
+            await asyncio.sleep(left if left > 0 else self.idle_timeout)
 
     # ------------------------------------------------------------ worker calls
     def _check_generation(self) -> None:

@@ -20,6 +20,22 @@ import psutil
 from service.safety import markers
 
 CREATE_TIME_TOLERANCE = 0.05  # seconds; psutil derives it from clock ticks
+# Private to the user: records name our processes, logs what was said.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def _private_dir(path: Path) -> Path:
+    """mkdir -p, then 0700 on this folder (also one an older version made 0755).
+    Parents are left as they are: they are the user's (~/.local/state)."""
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    if os.name != "nt":
+        try:
+            if path.stat().st_mode & 0o777 != DIR_MODE:
+                os.chmod(path, DIR_MODE)
+        except OSError:
+            pass  # not ours to change (a shared ASR_TRAY_RUNTIME_DIR): use it as it is
+    return path
 
 
 def runtime_dir() -> Path:
@@ -36,20 +52,15 @@ def runtime_dir() -> Path:
         # which is exactly when orphans are made.
         base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
         path = Path(base) / "asr-tray"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _private_dir(path)
 
 
 def registry_dir() -> Path:
-    path = runtime_dir() / "registry"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _private_dir(runtime_dir() / "registry")
 
 
 def log_dir() -> Path:
-    path = runtime_dir() / "logs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _private_dir(runtime_dir() / "logs")
 
 
 @dataclass
@@ -87,8 +98,13 @@ def process_if_same(pid: int, create_time: float) -> psutil.Process | None:
 
 
 def _write_atomic(path: Path, data: dict) -> None:
+    """Written whole or not at all, and 0600 from its first byte."""
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w") as fh:
+        if os.name != "nt":
+            os.fchmod(fd, FILE_MODE)  # a tmp file left behind by a killed run
+        fh.write(json.dumps(data, indent=1))
     os.replace(tmp, path)
 
 
