@@ -32,14 +32,14 @@ async def transcriptions(
     cfg: ServiceConfig = Depends(get_config),
 ):
     if response_format not in RESPONSE_FORMATS:
-        raise BadInput(f"response_format '{response_format}' is not supported; use one of "
+        raise BadInput(f"The response_format '{response_format}' is not supported. Use one of "
                        f"{', '.join(RESPONSE_FORMATS)}.")
     try:
         lang = languages.normalize(language)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     if temperature is not None and not 0.0 <= temperature <= 1.0:
-        raise BadInput(f"temperature must be between 0 and 1, not {temperature}.")
+        raise BadInput(f"The temperature must be between 0 and 1, not {temperature}.")
     # One byte over the limit is enough to know; a body without Content-Length
     # is not read further than that.
     data = await file.read(cfg.max_upload_bytes + 1)
