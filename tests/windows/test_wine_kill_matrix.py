@@ -188,4 +188,4 @@ def test_the_real_model_stack_transcribes_under_wine(wine_service, tmp_path):
                                  headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     with urllib.request.urlopen(req, timeout=120) as r:
         got = json.loads(r.read())["text"]
-    assert speech.wer(text, got) <= 0.3, got
+    assert speech.wer(text, got) <= 0.35, got  # the bound every fox test uses (tiny.en, int8)
