@@ -5,9 +5,11 @@ holds the per-stream state in the worker). Three tasks per connection:
 
   receiver  reads frames, checks them, appends audio to a buffer
   pump      keeps at most ONE feed request of this stream in the supervisor's
-            queue; audio that arrives meanwhile is sent with the next one. So
-            streams and file requests take turns at request granularity, and
-            a stream that fell behind catches up in bigger, fewer requests.
+            queue, in its STREAM class, which the worker serves before queued
+            file work (service/supervision/request_queue.py); audio that
+            arrives meanwhile is sent with the next one, up to FEED_MAX_S in
+            one request, so a stream that fell behind (a long file request
+            was running) catches up in one or two turns, not one per second.
   watcher   wakes on every supervisor change: a new worker generation means
             this stream's state is gone, and the client hears so at once,
             even when no request of its own was in flight.
@@ -36,11 +38,16 @@ from service.fronts.auth import token_ok
 from service.fronts.deps import get_config, get_live_streams, get_supervisor
 from service.errors import Busy, ServiceError
 from service.pcm import check_rate
+from service.supervision.request_queue import STREAM
 from service.supervision.supervisor import State
 
 log = logging.getLogger("asr.stream")
 
-FEED_MAX_S = 1.0          # audio per worker request, at most
+# Audio per worker request, at most. In real time a feed holds what came
+# while the previous one ran (a fraction of a second); after a long file
+# request it holds the whole backlog, so the stream is back in real time
+# after one turn. Bounded so one feed stays a short request.
+FEED_MAX_S = 8.0
 MAX_BACKLOG_S = 20.0      # audio waiting for the worker before the stream gives up
 READY_WAIT_S = 60.0       # a stream opened during a worker restart waits this long
 REQUEST_TIMEOUT_S = 60.0
@@ -202,7 +209,7 @@ class StreamSession:
         if self.sup.gen is not self.gen:
             return
         try:
-            await self.sup.call(protocol.stream_close(self.sid), timeout=10)
+            await self.sup.call(protocol.stream_close(self.sid), timeout=10, priority=STREAM)
         except ServiceError:
             pass
 
@@ -329,9 +336,9 @@ class StreamSession:
                 # A client that vanishes cancels this task; Supervisor.call
                 # shields its own job, so the worker finishes it and the answer
                 # is dropped (or it is skipped if it had not started).
-                return await self.sup.call(msg, timeout=REQUEST_TIMEOUT_S)
+                return await self.sup.call(msg, timeout=REQUEST_TIMEOUT_S, priority=STREAM)
             except Busy:
-                await asyncio.sleep(BUSY_RETRY_S)  # file requests fill the queue; our audio waits
+                await asyncio.sleep(BUSY_RETRY_S)  # --max-queue stream requests wait already
             except ServiceError as exc:
                 self._check_generation()  # a dead worker: say that, not the request's error
                 code = BAD_REQUEST if exc.status < 500 else SERVER_ERROR

@@ -26,7 +26,7 @@ from typing import Awaitable, Callable
 from service import protocol
 from service.config import ModelConfig
 from service.errors import LoadFailed, ServiceError, TimedOut, WorkerUnavailable
-from service.supervision import tracker
+from service.supervision import request_queue, tracker
 from service.supervision.handle import WorkerHandle
 from service.supervision.policy import GiveUp, Restart, RestartPolicy
 from service.supervision.request_queue import RequestQueue
@@ -180,10 +180,12 @@ class Supervisor:
         if self.state in ENDED:
             raise WorkerUnavailable("The service is shutting down; it takes no new requests.")
 
-    async def call(self, msg: dict, timeout: float | None = None) -> dict:
-        """Queue one request for the worker and wait for its answer."""
+    async def call(self, msg: dict, timeout: float | None = None,
+                   priority: str = request_queue.FILE) -> dict:
+        """Queue one request for the worker and wait for its answer; a live
+        stream's requests pass priority=request_queue.STREAM to go first."""
         self._check_accepting()
-        job = self._requests.submit(msg, timeout or self.request_timeout)
+        job = self._requests.submit(msg, timeout or self.request_timeout, priority)
         return await job.outcome()
 
     async def _dispatch_loop(self) -> None:
