@@ -1,7 +1,7 @@
 """WS /v1/stream: live captions over a WebSocket (protocol in DESIGN.md).
 
 One WebSocket becomes a series of short worker requests (service/worker/streaming.py
-holds the per-stream state in the worker). Three tasks per connection:
+holds the per-stream state in the worker). Four tasks per connection:
 
   receiver  reads frames, checks them, appends audio to a buffer
   pump      keeps at most ONE feed request of this stream in the supervisor's

@@ -7,7 +7,7 @@ together the jobs that live in their own modules:
 
   handle.py         one worker generation: spawn, reader thread, send, L2 stop
   policy.py         what an exit means: restart after a backoff, give up, or nothing
-  request_queue.py  the bounded FIFO of requests, the one in flight, the counters
+  request_queue.py  the requests: streams before files, the one in flight, the counters
   watch.py          the one way to wait for a change (state or generation)
 
 When a worker's pipe hits EOF it is gone (crash, OOM, SIGKILL): the request
