@@ -62,8 +62,12 @@ def _serve(conn, model_cfg) -> None:
     from service.worker import memory
 
     try:
-        from service.worker.engine import Engine
+        if os.environ.get("ASR_TRAY_ENGINE") == "standin":  # a test aid, never a default
+            from service.worker.standin_engine import StandinEngine as Engine
 
+            log.warning("ASR_TRAY_ENGINE=standin: running the stand-in engine, not the model")
+        else:
+            from service.worker.engine import Engine
         engine = Engine(model_cfg)
     except LoadFailed as exc:
         conn.send(protocol.load_failed(exc.message))
@@ -109,6 +113,8 @@ def handle(engine, msg: dict):
     from service.errors import BadInput
 
     op = msg.get("op")
+    if hasattr(engine, "refuse"):   # the stand-in engine serves a subset
+        engine.refuse(op)
     if op == protocol.TRANSCRIBE_FILE:
         audio = engine.decode_file(msg["data"])
         return engine.transcribe(audio, msg.get("options") or {})
