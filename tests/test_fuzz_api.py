@@ -94,20 +94,23 @@ RUNS = [(m, p, GenerationMode.POSITIVE) for m, p in FUZZED] + \
        [(m, p, GenerationMode.NEGATIVE) for m, p in FUZZED if m == "POST"]
 
 
-@pytest.mark.parametrize("method,path,mode", RUNS,
-                         ids=[f"{m} {p} {g.value}" for m, p, g in RUNS])
-def test_every_operation_answers_in_our_shape(svc, schema, first_status, method, path, mode):
-    operation = schema[path][method]
-
+def fuzz_operation(svc, operation, mode, check) -> None:
+    """`check(case, response)` for every request hypothesis makes for one
+    operation: seeded, bounded, no deadline (a transcription takes seconds)."""
     @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
               phases=[Phase.explicit, Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode))
     def fuzz(case):
-        response = case.call(base_url=svc.url, timeout=REQUEST_TIMEOUT)
-        check_answer(case, response)
+        check(case, case.call(base_url=svc.url, timeout=REQUEST_TIMEOUT))
 
     fuzz()
+
+
+@pytest.mark.parametrize("method,path,mode", RUNS,
+                         ids=[f"{m} {p} {g.value}" for m, p, g in RUNS])
+def test_every_operation_answers_in_our_shape(svc, schema, first_status, method, path, mode):
+    fuzz_operation(svc, schema[path][method], mode, check_answer)
 
 
 # Positive only: their one input is the Authorization header, and a header
@@ -121,18 +124,10 @@ def test_control_routes_fuzzed_never_act_without_the_token(svc, schema, method, 
     """Generated Authorization headers are never this service's token: every
     one must be refused in our shape (a 2xx would have stopped the worker or
     the service, which the last test would see)."""
-    operation = schema[path][method]
-
-    @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
-              phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(case=operation.as_strategy(generation_mode=mode))
-    def fuzz(case):
-        response = case.call(base_url=svc.url, timeout=REQUEST_TIMEOUT)
+    def refused(case, response):
         assert response.status_code >= 400, (case.headers, response.status_code, response.text)
         check_answer(case, response)
-
-    fuzz()
+    fuzz_operation(svc, schema[path][method], mode, refused)
 
 
 @pytest.mark.parametrize("method,path", CONTROL, ids=[f"{m} {p}" for m, p in CONTROL])

@@ -34,6 +34,7 @@ from service.pcm import MAX_RATE, MIN_RATE, SAMPLE_RATE, ChunkResampler, pcm16_t
 from service.worker import decoding, streaming, utterance
 from service.worker.decoding import LongAudio
 from tests.support import speech
+from tests.support.encodings import ENCODINGS as COMPRESSED
 
 # The per-test runtime directory (tests/conftest.py) is function-scoped by
 # design; these tests use no per-example state of it.
@@ -50,17 +51,7 @@ MAGICS = [b"RIFF\x24\x00\x00\x00WAVEfmt ", b"RF64\xff\xff\xff\xffWAVE", b"fLaC",
           b"\x1a\x45\xdf\xa3", b"\x00\x00\x00\x18ftypM4A ", b"\x00\x00\x00\x08moov",
           b"FORM\x00\x00\x00\x00AIFF", b"caff\x00\x01", b".snd", b"#!AMR\n", b"ADIF",
           b"\xff\xf1", b"\xff\xfb", b"ID3\x04\x00\x00\x00\x00\x00\x10"]
-# name: (PyAV container format, codec, codec sample rate)
-ENCODINGS = {
-    "wav": ("wav", "pcm_s16le", 16000),
-    "flac": ("flac", "flac", 16000),
-    "mp3": ("mp3", "libmp3lame", 16000),
-    "ogg": ("ogg", "libopus", 48000),
-    "webm": ("webm", "libopus", 48000),
-    "m4a": ("ipod", "aac", 16000),
-    "aac": ("adts", "aac", 16000),
-    "aiff": ("aiff", "pcm_s16be", 16000),
-}
+ENCODINGS = {"wav": ("wav", "pcm_s16le", 16000), **COMPRESSED}
 
 
 def a_sentence(exc: ServiceError) -> None:

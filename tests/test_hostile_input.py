@@ -24,6 +24,7 @@ from service.protocol import MAX_UTTERANCE_SECONDS
 from service.worker import decoding
 from service.worker.engine import Engine
 from tests.support import speech
+from tests.support.encodings import ENCODINGS
 from tests.support.service_proc import wait_for
 
 TOKEN = "hostile-input-token"
@@ -43,15 +44,6 @@ PLAYLISTS = {
     "hls": "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nsecret.wav\n#EXT-X-ENDLIST\n",
     "hls_sub": "#EXTM3U\n#EXTINF:10.0,\nsub/inner.wav\n",
     "concat_url": "concat:secret.wav|sub/inner.wav",
-}
-ENCODINGS = {   # name: (PyAV container format, codec, codec sample rate)
-    "flac": ("flac", "flac", 16000),
-    "mp3": ("mp3", "libmp3lame", 16000),
-    "ogg": ("ogg", "libopus", 48000),
-    "webm": ("webm", "libopus", 48000),
-    "m4a": ("ipod", "aac", 16000),
-    "aac": ("adts", "aac", 16000),
-    "aiff": ("aiff", "pcm_s16be", 16000),
 }
 # tiny.en on espeak's fox through lossy re-encodings: "brown", "jumps" and
 # sometimes "the" or "dog" come out wrong (measured 0.33-0.44).
