@@ -9,7 +9,6 @@ import numpy as np
 from service.errors import BadInput
 
 SAMPLE_RATE = 16000        # what Whisper and Silero are trained on
-TARGET_RATE = SAMPLE_RATE  # the older name, kept for code that still imports it
 MIN_RATE, MAX_RATE = 4000, 192000
 
 

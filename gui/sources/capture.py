@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.pcm import SAMPLE_RATE as TARGET_RATE
 from service.pcm import ChunkResampler as Resampler
 
 log = logging.getLogger("asr.capture")
 
-TARGET_RATE = 16000
 QUEUE_BLOCKS = 400          # ~10-20 s of audio at usual block sizes: the network side may lag
 SILENT_DEVICE_S = 3.0       # an open stream that delivers nothing this long has gone away
 

@@ -65,6 +65,17 @@ def lane() -> dict:
     wine_lane.wineserver_kill(CACHE)
 
 
+def readline_within(stream, timeout: float) -> str:
+    """One line of a child's output, or "" if none came within `timeout`
+    (a thread reads, so a silent wine process cannot hang the test)."""
+    q: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: q.put(stream.readline()), daemon=True).start()
+    try:
+        return q.get(timeout=timeout)
+    except queue.Empty:
+        return ""
+
+
 def prefix_processes() -> list[psutil.Process]:
     """Linux processes of the lane's wine prefix (wineserver included)."""
     prefix = str(wine_lane.prefix_dir(CACHE))
@@ -121,12 +132,7 @@ class Probe:
         assert not self.armed["missing"], f"processes gone before the test acted: {self.armed}"
 
     def _line(self, timeout: float) -> dict:
-        q: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: q.put(self.proc.stdout.readline()), daemon=True).start()
-        try:
-            line = q.get(timeout=timeout)
-        except queue.Empty:
-            line = ""
+        line = readline_within(self.proc.stdout, timeout)
         if not line.startswith("{"):
             self.proc.kill()
             raise AssertionError(f"the wine probe said {line!r}; stderr: "
@@ -190,12 +196,7 @@ class WineService:
             self.log.append(line.rstrip())
 
     def _ready_line(self) -> dict:
-        q: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: q.put(self.proc.stdout.readline()), daemon=True).start()
-        try:
-            line = q.get(timeout=READY_TIMEOUT)
-        except queue.Empty:
-            line = ""
+        line = readline_within(self.proc.stdout, READY_TIMEOUT)
         event = json.loads(line) if line.startswith("{") else {"event": None, "line": line}
         assert event.get("event") == "ready", (
             f"no ready line from the service under wine: {event}\n" + "\n".join(self.log[-30:]))
