@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("status", help="show running services from the registry")
     st.add_argument("--json", action="store_true")
+
+    from service.models import commands as model_commands
+
+    model_commands.add_parser(sub)
     return p
 
 
@@ -124,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         return _leftovers(args)
     if args.command == "status":
         return _status(args)
+    if args.command == "models":
+        from service.models import commands as model_commands
+
+        return model_commands.run(args)
     return 2
 
 
