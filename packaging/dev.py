@@ -32,7 +32,7 @@ APT_PACKAGES = (
     "espeak-ng sox libportaudio2 xvfb trayer xdotool imagemagick pulseaudio pulseaudio-utils "
     "libxcb-cursor0 libegl1 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 "
     "libxcb-randr0 libxcb-render-util0 libxcb-image0 libgl1 libfontconfig1 libdbus-1-3 "
-    "nodejs x11-utils"
+    "nodejs x11-utils fonts-wqy-microhei"  # CJK glyphs for the zh_CN interface
 ).split()
 # The Windows lane (tests/windows): wine runs the official Windows CPython;
 # mingw builds its one shim DLL. Linux only: Windows runs those tests natively.
@@ -51,19 +51,65 @@ def run(cmd: list, **kw) -> None:
     subprocess.run([str(c) for c in cmd], check=True, **kw)
 
 
+def run_quiet(cmd: list, what: str) -> None:
+    """Run pip without its chatter (setuptools' editable-install banner among it);
+    show everything it said only when it fails."""
+    res = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, errors="replace")
+    if res.returncode != 0:
+        print(res.stdout[-6000:], file=sys.stderr)
+        raise SystemExit(f"[dev] {what} failed (pip's output above). Check the network or the "
+                         "package index, then run the same command again.")
+
+
+def install_stamp(extras: str) -> str:
+    """What the installed environment depends on: the project's metadata and the
+    Python running it. The install is editable, so source changes need no
+    reinstall; a change here does."""
+    import hashlib
+
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update(f"{sys.version}|{extras}|{TORCH if extras else ''}".encode())
+    return digest.hexdigest()
+
+
 def ensure_venv(extras: str = "") -> Path:
     py = venv_python()
+    stamp_file = VENV / ".asr-tray-installed"
     if not py.exists():
         say(f"creating {VENV}")
         run([sys.executable, "-m", "venv", VENV])
-        run([py, "-m", "pip", "install", "-q", "--upgrade", "pip"])
+        run_quiet([py, "-m", "pip", "install", "-q", "--upgrade", "pip"], "upgrading pip")
+    # A "test" install is a superset of the plain one: either satisfies `run`.
+    done = stamp_file.read_text().split() if stamp_file.exists() else []
+    wanted = install_stamp(extras)
+    if wanted in done or (not extras and install_stamp("test") in done):
+        return py
     pip = [py, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     if extras:
         say(f"installing {TORCH} first (CPU build)")
-        run([*pip, TORCH])
-    say("installing the project" + (f" with [{extras}]" if extras else ""))
-    run([*pip, "-e", f"{ROOT}[{extras}]" if extras else str(ROOT)])
+        run_quiet([*pip, TORCH], f"installing {TORCH}")
+    say("installing the project" + (f" with [{extras}]" if extras else "")
+        + " (once; later starts skip this until pyproject.toml changes)")
+    run_quiet([*pip, "-e", f"{ROOT}[{extras}]" if extras else str(ROOT)], "installing the project")
+    stamp_file.write_text(wanted + "\n")
     return py
+
+
+def free_port(first: int = 8765, tries: int = 20) -> int:
+    """The port the service will really get: 8765, else the next free one
+    (the same search `asr-service serve --port-search` does)."""
+    import socket
+
+    for port in range(first, first + tries + 1):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise SystemExit(f"[dev] ports {first}-{first + tries} are all in use on 127.0.0.1: stop "
+                     "the program holding them, or pass --port N to choose another.")
 
 
 def have_display() -> bool:
@@ -78,10 +124,12 @@ def cmd_run(args: list[str]) -> int:
     if have_display():
         say("starting the tray app (asr-tray)")
         return subprocess.call([str(scripts / ("asr-tray.exe" if os.name == "nt" else "asr-tray")), *args])
-    say("no display found (DISPLAY/WAYLAND_DISPLAY unset): the tray cannot show, so the "
-        "service runs alone on http://127.0.0.1:8765 on the bundled tiny.en model. "
-        "Open http://127.0.0.1:8765/docs in a browser; Ctrl+C stops it.")
-    return subprocess.call([str(py), "-m", "service", "serve", "--port", "8765", *args])
+    port = free_port()
+    taken = "" if port == 8765 else " (8765 is in use by another program)"
+    say(f"no display found (DISPLAY/WAYLAND_DISPLAY unset): the tray cannot show, so the "
+        f"service runs alone on http://127.0.0.1:{port}{taken} on the bundled tiny.en model. "
+        f"Open http://127.0.0.1:{port}/docs in a browser; Ctrl+C stops it.")
+    return subprocess.call([str(py), "-m", "service", "serve", "--port", str(port), *args])
 
 
 # ------------------------------------------------------------------ tests
