@@ -46,22 +46,27 @@ def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
     setup_logging()
 
+    from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
+    from gui import i18n
     from gui.controllers import single_instance
     from gui.tray_app import TrayApp
 
     app = QApplication([sys.argv[0]])
     app.setApplicationName("asr-tray")
     app.setQuitOnLastWindowClosed(False)
+    i18n.install(app, i18n.chosen_language())  # before any text is made
     single = single_instance.SingleInstance()
     if not single.claim():
         if single_instance.send("show"):
             log.info("ASR Tray is already running: asked it to show its Status window")
             return 0
     if single.server is None and not single.take_over_if_stale():
-        text = ("ASR Tray seems to be running already (its lock is held) but does not answer. "
-                f"If no ASR Tray is running, delete {single.lock.fileName()} and start it again.")
+        text = QCoreApplication.translate(
+            "App", "ASR Tray seems to be running already (its lock is held) but does not answer. "
+            "If no ASR Tray is running, delete {lock} and start it again."
+        ).format(lock=single.lock.fileName())
         print(text, file=sys.stderr)
         from PySide6.QtWidgets import QMessageBox
 

@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 
-from PySide6.QtCore import QObject, QTimer, QUrl
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
@@ -34,9 +34,9 @@ from service.sizes import mib
 
 log = logging.getLogger("asr.tray")
 
-CAPTIONS_UNAVAILABLE = ("Live captions are not available in this installation ({why}). "
-                        "Transcribing files through the service still works; reinstall ASR Tray "
-                        "to get live captions.")
+CAPTIONS_UNAVAILABLE = QT_TRANSLATE_NOOP(
+    "TrayApp", "Live captions are not available in this installation ({why}). Transcribing files "
+    "through the service still works; reinstall ASR Tray to get live captions.")
 
 
 class TrayApp(QObject):
@@ -91,7 +91,8 @@ class TrayApp(QObject):
 
         self.service.state_changed.connect(self._on_state)
         self.service.stopped.connect(self._on_service_stopped)
-        self.service.failed.connect(lambda msg: self.notify("ASR service failed", msg, error=True))
+        self.service.failed.connect(lambda msg: self.notify(self.tr("ASR service failed"), msg,
+                                                                error=True))
         self.poller.snapshot.connect(self._on_snapshot)
         self.status_window.visibility_changed.connect(self.poller.set_fast)
         self.leftovers.found_at_startup.connect(self._on_leftovers_found)
@@ -161,9 +162,10 @@ class TrayApp(QObject):
         worker = next((p for p in status.get("processes") or [] if p.get("role") == "worker"), None)
         if worker and worker.get("gpu_present"):
             used = worker.get("gpu_memory")
-            details["memory"] = "GPU: in use" if used is None else f"GPU: {mib(used)}"
+            details["memory"] = (self.tr("GPU: in use") if used is None
+                                 else self.tr("GPU: {size}").format(size=mib(used)))
         elif worker and worker.get("rss"):
-            details["memory"] = f"RAM: {mib(worker['rss'])} (worker)"
+            details["memory"] = self.tr("RAM: {size} (worker)").format(size=mib(worker["rss"]))
         self.ui.set_details(details)
         if self.status_window.isVisible() or self.hooks:
             self.status_window.show_snapshot(snap)
@@ -172,9 +174,10 @@ class TrayApp(QObject):
         self.leftovers_found = count
         self.controls.mark_leftovers(count)
         if count:
-            self.notify("Leftover workers found",
-                        f"{count} process(es) of an earlier ASR Tray run are still running and "
-                        "hold memory. Use 'Kill leftover workers' in the menu to see and end them.")
+            self.notify(self.tr("Leftover workers found"),
+                        self.tr("%n process(es) of an earlier ASR Tray run are still running and "
+                                "hold memory. Use 'Kill leftover workers' in the menu to see and "
+                                "end them.", "", count))
         self.write_hook_snapshot()
 
     def _ask_about_leftovers(self, scan) -> None:
@@ -196,10 +199,10 @@ class TrayApp(QObject):
     def _on_leftovers_report(self, sentence: str) -> None:
         self.leftovers_found = 0
         self.controls.mark_leftovers(0)
-        self.notify("Leftover workers", sentence)
+        self.notify(self.tr("Leftover workers"), sentence)
         # its own box: a later show_message must not replace (and delete) this one
         self.leftovers_message = QMessageBox(
-            QMessageBox.Icon.Information, "ASR Tray — Leftover workers", sentence,
+            QMessageBox.Icon.Information, self.tr("ASR Tray — Leftover workers"), sentence,
             QMessageBox.StandardButton.Ok, self._dialog_parent())
         self.leftovers_message.open()
         self.write_hook_snapshot()
@@ -243,8 +246,9 @@ class TrayApp(QObject):
     def open_log_folder(self) -> None:
         folder = registry.log_dir()
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
-            self.show_message("Open log folder", f"No file manager could open the log folder. "
-                              f"The logs are in {folder}.")
+            self.show_message(self.tr("Open log folder"),
+                              self.tr("No file manager could open the log folder. The logs are "
+                                      "in {folder}.").format(folder=folder))
 
     def open_captions(self) -> None:
         if self.captions is None:
@@ -253,12 +257,14 @@ class TrayApp(QObject):
                 from gui.widgets.captions_window import CaptionsWindow
             except Exception as exc:  # missing module or a missing audio library
                 log.warning("live captions unavailable: %s", exc)
-                self.show_message("Live captions", CAPTIONS_UNAVAILABLE.format(why=exc))
+                self.show_message(self.tr("Live captions"),
+                                  self.tr(CAPTIONS_UNAVAILABLE).format(why=exc))
                 return
             # the window adopts the controller: closing it stops the stream
             self.captions = CaptionsWindow(captions=LiveCaptions(service_url=self.service_url))
             self.captions.listening_changed.connect(self.ui.set_listening)
-            self.captions.error.connect(lambda msg: self.notify("Live captions", msg, error=True))
+            self.captions.error.connect(
+                lambda msg: self.notify(self.tr("Live captions"), msg, error=True))
         self.captions.show()
         self.captions.raise_()
         self.captions.activateWindow()
@@ -302,7 +308,8 @@ class TrayApp(QObject):
         self.ui.notify(title, message, error)
 
     def show_message(self, title: str, text: str) -> None:
-        self.message_box = QMessageBox(QMessageBox.Icon.Information, f"ASR Tray — {title}", text,
+        self.message_box = QMessageBox(QMessageBox.Icon.Information,
+                                       self.tr("ASR Tray — {title}").format(title=title), text,
                                        QMessageBox.StandardButton.Ok, self._dialog_parent())
         self.message_box.open()
 

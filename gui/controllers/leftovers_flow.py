@@ -96,8 +96,9 @@ class LeftoversFlow(QObject):
         if isinstance(scan, Exception):
             if interactive:
                 self._set_busy(False)
-                self._report(f"Could not look for leftover workers: {scan}. Try again, or run "
-                             "'asr-service leftovers' in a terminal to see the details.")
+                self._report(self.tr("Could not look for leftover workers: {error}. Try again, or "
+                                     "run 'asr-service leftovers' in a terminal to see the "
+                                     "details.").format(error=scan))
             return
         n = len(scan.leftovers)
         log.info("leftover scan: %d leftover(s): %s", n,
@@ -125,12 +126,29 @@ class LeftoversFlow(QObject):
     def _on_killed(self, report) -> None:
         self._set_busy(False)
         if isinstance(report, Exception):
-            self._report(f"Ending the leftover workers failed: {report}. Run "
-                         "'asr-service leftovers --kill' in a terminal to see the details.")
+            self._report(self.tr("Ending the leftover workers failed: {error}. Run 'asr-service "
+                                 "leftovers --kill' in a terminal to see the details.").format(
+                                     error=report))
             return
-        self._report(report.sentence())
+        self._report(self.kill_sentence(report), english=report.sentence())
 
-    def _report(self, sentence: str) -> None:
+    def kill_sentence(self, report: leftovers.KillReport) -> str:
+        """KillReport.sentence() (the CLI's English) in the interface language."""
+        if not report.ended and not report.survivors:
+            text = self.tr("No leftover workers were found.")
+        else:
+            text = self.tr("Ended %n leftover process(es).", "", len(report.ended))
+            if report.survivors:
+                text += " " + self.tr(
+                    "%n could not be ended (pid {pids}): they may belong to another user; end "
+                    "them from an administrator shell.", "", len(report.survivors)).format(
+                        pids=", ".join(str(item.pid) for item in report.survivors))
+        if report.gpu_still_held:
+            text += " " + self.tr("GPU memory is still held by pid {pids}.").format(
+                pids=", ".join(map(str, report.gpu_still_held)))
+        return text
+
+    def _report(self, sentence: str, english: str | None = None) -> None:
         self.last_report = sentence
-        log.info("leftovers: %s", sentence)
+        log.info("leftovers: %s", english or sentence)
         self.finished.emit(sentence)

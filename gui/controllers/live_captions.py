@@ -27,18 +27,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, QTimer, Signal
 from shiboken6 import isValid
 
 from service import formats
 
 log = logging.getLogger("asr.captions")
 
-FORMATS = {"txt": ("Text", formats.to_text), "srt": ("SubRip subtitles", formats.to_srt),
-           "vtt": ("WebVTT subtitles", formats.to_vtt)}
-NO_SERVICE = ("Live captions cannot start: the ASR service is not running. Start it from the "
-              "tray menu (or wait until it is ready), then press Start.")
+# format -> (name: English source, shown through format_name(), renderer)
+FORMATS = {"txt": (QT_TRANSLATE_NOOP("LiveCaptions", "Text"), formats.to_text),
+           "srt": (QT_TRANSLATE_NOOP("LiveCaptions", "SubRip subtitles"), formats.to_srt),
+           "vtt": (QT_TRANSLATE_NOOP("LiveCaptions", "WebVTT subtitles"), formats.to_vtt)}
+NO_SERVICE = QT_TRANSLATE_NOOP(
+    "LiveCaptions", "Live captions cannot start: the ASR service is not running. Start it from "
+    "the tray menu (or wait until it is ready), then press Start.")
 LEVEL_EVERY_MS = 50
+
+
+def format_name(fmt: str) -> str:
+    """An export format's name in the interface language ("SubRip subtitles")."""
+    return QCoreApplication.translate("LiveCaptions", FORMATS[fmt][0])
 
 
 @dataclass
@@ -113,7 +121,7 @@ class LiveCaptions(QObject):
             return
         url = self.service_url()
         if not url:
-            self._fail(NO_SERVICE)
+            self._fail(self.tr(NO_SERVICE))
             return
         from gui.controllers.stream_client import StreamClient
         from gui.sources.capture import Capture
@@ -134,7 +142,7 @@ class LiveCaptions(QObject):
         client.finished.connect(lambda c=client: alive() and self._on_finished(c))
         self._client, self._capture = client, capture
         self.last_error = ""
-        self.status.emit("Opening the microphone…")
+        self.status.emit(self.tr("Opening the microphone…"))
         self._set_listening(True)
         client.start()
 
@@ -146,7 +154,7 @@ class LiveCaptions(QObject):
         self._client, self._capture = None, None
         self._flushing.add(client)
         client.stop()
-        self.status.emit("Stopped. Finishing the last words…")
+        self.status.emit(self.tr("Stopped. Finishing the last words…"))
         self._set_listening(False)
 
     def clear(self) -> None:
@@ -173,10 +181,12 @@ class LiveCaptions(QObject):
         try:
             self.export(path, fmt)
         except OSError as exc:
-            self._fail(f"The captions could not be saved to {path} ({exc.strerror or exc}). "
-                       "Pick a folder you can write to and export again.")
+            self._fail(self.tr("The captions could not be saved to {path} ({why}). Pick a folder "
+                               "you can write to and export again.").format(
+                                   path=path, why=exc.strerror or exc))
             return False
-        self.status.emit(f"Saved {len(self.session.segments)} lines to {path}.")
+        self.status.emit(self.tr("Saved {n} lines to {path}.").format(
+            n=len(self.session.segments), path=path))
         return True
 
     def refresh_devices(self, rescan: bool = True) -> bool:
@@ -193,7 +203,8 @@ class LiveCaptions(QObject):
             except CaptureError as exc:
                 devices, why = [], str(exc)
             except Exception as exc:
-                devices, why = [], f"The microphones could not be listed ({exc})."
+                devices, why = [], self.tr("The microphones could not be listed ({why}).").format(
+                    why=exc)
             try:
                 self._listed.emit(devices, why)
             except RuntimeError:
@@ -219,7 +230,7 @@ class LiveCaptions(QObject):
 
     def _on_opened(self, client, capture) -> None:
         if client is self._client:
-            self.status.emit(f"Listening on {capture.device.label}.")
+            self.status.emit(self.tr("Listening on {device}.").format(device=capture.device.label))
 
     def _on_finished(self, client) -> None:
         self._flushing.discard(client)
@@ -227,7 +238,7 @@ class LiveCaptions(QObject):
             self._client, self._capture = None, None
             self._set_listening(False)
         elif not self.last_error and not self._listening:
-            self.status.emit("Stopped. Press Start to caption again.")
+            self.status.emit(self.tr("Stopped. Press Start to caption again."))
         client.deleteLater()
 
     # ------------------------------------------------------------ inside

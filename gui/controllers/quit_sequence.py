@@ -98,7 +98,8 @@ class QuitSequence(QObject):
         linger = 0
         if report.worth_telling:
             if self.notify is not None:
-                self.notify("ASR Tray: processes had to be ended", report.sentence())
+                self.notify(self.tr("ASR Tray: processes had to be ended"),
+                            report.shown_sentence())
             left_ms = int((self.hard_deadline_s - 0.3 - (time.monotonic() - self.started_at)) * 1000)
             linger = max(0, min(NOTICE_LINGER_MS, left_ms))
         QTimer.singleShot(linger, self._finish)

@@ -193,7 +193,8 @@ class ServiceProcess(QObject):
 
     def logs_text(self) -> str:
         """Where to look, for the error sentences."""
-        return f"{' and '.join(LOG_FILES)} in {self.log_dir}"
+        return self.tr("{first} and {second} in {folder}").format(
+            first=LOG_FILES[0], second=LOG_FILES[1], folder=self.log_dir)
 
     def _on_event_line(self, line: bytes) -> None:
         try:
@@ -208,12 +209,14 @@ class ServiceProcess(QObject):
             self.worker_pid = event.get("worker_pid")
             self._set_state(State.RUNNING)
         elif event.get("event") == "error":
-            self._fail(f"The ASR service could not start: {event.get('message') or 'no reason given'}")
+            # the service's own sentence, as it comes (see docs/i18n.md)
+            reason = event.get("message") or self.tr("no reason given")
+            self._fail(self.tr("The ASR service could not start: {reason}").format(reason=reason))
 
     def _on_ready_timeout(self) -> None:
-        self._fail(f"The ASR service did not become ready within {self._ready_timer.interval() // 1000} s "
-                   f"(loading the model may have hung). See {self.logs_text()} for details, "
-                   "then use Start to try again.")
+        self._fail(self.tr("The ASR service did not become ready within {s} s (loading the model "
+                           "may have hung). See {logs} for details, then use Start to try again."
+                           ).format(s=self._ready_timer.interval() // 1000, logs=self.logs_text()))
 
     def _fail(self, message: str) -> None:
         """An error while the process may still run: stop it, end in ERROR."""
@@ -232,8 +235,9 @@ class ServiceProcess(QObject):
         if error == QProcess.ProcessError.FailedToStart:
             self._ready_timer.stop()
             self._proc = None
-            self._enter_error(f"The ASR service could not be started ({sys.executable} -m service): "
-                              "the program did not run. Reinstall the app, then use Start.")
+            self._enter_error(self.tr("The ASR service could not be started ({command}): the "
+                                      "program did not run. Reinstall the app, then use Start."
+                                      ).format(command=f"{sys.executable} -m service"))
             self.stopped.emit()
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
@@ -256,9 +260,13 @@ class ServiceProcess(QObject):
             self._set_state(State.STOPPED)
         elif unexpected:
             last = self.stderr_tail.last() if status == QProcess.ExitStatus.NormalExit else None
-            said = f' Its last message: "{last}".' if last else ""
-            self._enter_error(f"The ASR service stopped unexpectedly (exit code {code}).{said} "
-                              f"Its logs are {self.logs_text()}; use Start to run it again.")
+            if last:
+                text = self.tr('The ASR service stopped unexpectedly (exit code {code}). Its last '
+                               'message: "{last}". Its logs are {logs}; use Start to run it again.')
+            else:
+                text = self.tr("The ASR service stopped unexpectedly (exit code {code}). Its logs "
+                               "are {logs}; use Start to run it again.")
+            self._enter_error(text.format(code=code, last=last, logs=self.logs_text()))
         self.pid = None
         self.stopped.emit()
         if self._restart_after_stop:

@@ -93,7 +93,8 @@ class StatusPoller(QObject):
                 resp.raise_for_status()
                 result["service"] = resp.json()
             except (httpx.HTTPError, ValueError) as exc:
-                result["error"] = f"The service at {url} did not answer: {exc}"
+                result["error"] = self.tr("The service at {url} did not answer: {error}").format(
+                    url=url, error=exc)
         return result
 
 

@@ -71,8 +71,9 @@ class StreamClient(QObject):
             self._stream()
         except Exception as exc:  # a bug must end the stream with a sentence, not silently
             log.exception("captions stream failed")
-            self._fail(f"Live captions stopped because of an internal error ({type(exc).__name__}: "
-                       f"{exc}). Press Start to try again; the log has the details.")
+            self._fail(self.tr("Live captions stopped because of an internal error ({error}). "
+                               "Press Start to try again; the log has the details.").format(
+                                   error=f"{type(exc).__name__}: {exc}"))
         finally:
             if self.source is not None:
                 try:
@@ -105,9 +106,10 @@ class StreamClient(QObject):
             self._ws = connect(self.url, proxy=None, open_timeout=CONNECT_TIMEOUT_S,
                                max_size=2**20, legacy=True)
         except Exception as exc:
-            self._fail(f"Live captions could not connect to the ASR service at {self.service_url} "
-                       f"({type(exc).__name__}: {exc}). Check that the service is running (tray "
-                       "menu, Status), then press Start again.")
+            self._fail(self.tr("Live captions could not connect to the ASR service at {url} "
+                               "({error}). Check that the service is running (tray menu, "
+                               "Status), then press Start again.").format(
+                                   url=self.service_url, error=f"{type(exc).__name__}: {exc}"))
             return
         rx = threading.Thread(target=self._receive, name="captions-rx", daemon=True)
         rx.start()
@@ -137,12 +139,14 @@ class StreamClient(QObject):
                 self._ws.send(bytes(pending))
             self._ws.send(json.dumps({"type": "stop"}))
             if not self._closed.wait(FLUSH_WAIT_S):
-                self._fail(f"The ASR service did not finish the last words within "
-                           f"{FLUSH_WAIT_S:g} s after Stop; the captions so far are kept.")
+                self._fail(self.tr("The ASR service did not finish the last words within {s} s "
+                                   "after Stop; the captions so far are kept.").format(
+                                       s=f"{FLUSH_WAIT_S:g}"))
         except Exception as exc:
             if not self._closed.is_set():
-                self._fail(f"The connection to the ASR service broke ({type(exc).__name__}: "
-                           f"{exc}). Press Start to begin again.")
+                self._fail(self.tr("The connection to the ASR service broke ({error}). Press "
+                                   "Start to begin again.").format(
+                                       error=f"{type(exc).__name__}: {exc}"))
         finally:
             if capture_failure:
                 self._fail(capture_failure)
@@ -164,22 +168,25 @@ class StreamClient(QObject):
                 elif kind == "error":
                     # The service speaks to developers ("start a new stream");
                     # the person at the window needs the button.
-                    self._fail((event.get("message") or "The ASR service reported an error.")
-                               + " Press Start to caption again.")
+                    message = event.get("message") or self.tr("The ASR service reported an error.")
+                    self._fail(self.tr("{message} Press Start to caption again.").format(
+                        message=message))
                 elif kind == "done":
                     pass  # the close that follows ends the loop
         except ConnectionClosed as exc:
             code = exc.rcvd.code if exc.rcvd else None
             if code not in (1000, None):
                 reason = exc.rcvd.reason if exc.rcvd else ""
-                self._fail(f"The ASR service ended the stream ({reason or f'code {code}'}). "
-                           "Press Start to begin again.")
+                why = reason or self.tr("code {code}").format(code=code)
+                self._fail(self.tr("The ASR service ended the stream ({why}). Press Start to "
+                                   "begin again.").format(why=why))
             elif code is None and not self._stop.is_set():
-                self._fail("The connection to the ASR service was lost (the service stopped or "
-                           "restarted). Press Start to begin again once it is running.")
+                self._fail(self.tr("The connection to the ASR service was lost (the service "
+                                   "stopped or restarted). Press Start to begin again once it "
+                                   "is running."))
         except Exception as exc:
-            self._fail(f"The ASR service sent something unreadable ({type(exc).__name__}: "
-                       f"{exc}). Press Start to begin again.")
+            self._fail(self.tr("The ASR service sent something unreadable ({error}). Press Start "
+                               "to begin again.").format(error=f"{type(exc).__name__}: {exc}"))
         finally:
             self._closed.set()
 

@@ -21,7 +21,9 @@ import time
 from dataclasses import dataclass, field
 
 import psutil
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
+from gui.i18n import word
 from service.safety import registry
 from service.safety.processes import (TRACKER_NAME, TRACKER_ROLE, kill_running, marked_processes,
                                       wait_gone)
@@ -34,6 +36,15 @@ HELPER_GRACE_S = 1.2   # the resource tracker leaves once the service and worker
 
 Identity = tuple[int, float]   # (pid, create_time)
 
+# The report's sentences: English in the log (the quit line is a contract, DESIGN.md),
+# translated where a person reads them (shown_sentence).
+DESCRIBE = QT_TRANSLATE_NOOP("SweepReport", "{what} pid {pid} (found by {how})")
+CLEAN = QT_TRANSLATE_NOOP("SweepReport", "Every process of the ASR service stopped cleanly.")
+ENDED = QT_TRANSLATE_NOOP("SweepReport", "The ASR service left process(es) behind, which were "
+                          "ended: {which}.")
+NOT_ENDED = QT_TRANSLATE_NOOP("SweepReport", "Could not end pid {pids}: end them with "
+                              "'asr-service leftovers --kill' or your task manager.")
+
 
 @dataclass
 class Survivor:
@@ -42,9 +53,12 @@ class Survivor:
     how_found: str   # "markers", "registry" or both
     helper: bool = False  # the service's resource tracker (known by its record)
 
-    def describe(self) -> str:
+    def describe(self, translate=None) -> str:
+        """English (logs), or through `translate` and word() (the person's language)."""
         what = TRACKER_NAME if self.helper else self.role
-        return f"{what} pid {self.pid} (found by {self.how_found})"
+        if translate is None:
+            return DESCRIBE.format(what=what, pid=self.pid, how=self.how_found)
+        return translate(DESCRIBE).format(what=word(what), pid=self.pid, how=word(self.how_found))
 
 
 @dataclass
@@ -62,15 +76,22 @@ class SweepReport:
         own, the resource tracker included, is not in `found`.)"""
         return bool(self.found) or bool(self.still_alive)
 
-    def sentence(self) -> str:
+    def sentence(self, translate=None) -> str:
+        """In English (the log's quit line); shown_sentence() for people."""
+        tr = translate or (lambda text: text)
         if not self.found:
-            return "Every process of the ASR service stopped cleanly."
-        text = ("The ASR service left process(es) behind, which were ended: "
-                + "; ".join(s.describe() for s in self.killed) + ".") if self.killed else ""
+            return tr(CLEAN)
+        parts = []
+        if self.killed:
+            which = "; ".join(s.describe(translate) for s in self.killed)
+            parts.append(tr(ENDED).format(which=which))
         if self.still_alive:
-            text += (f" Could not end pid {', '.join(map(str, self.still_alive))}: end them "
-                     "with 'asr-service leftovers --kill' or your task manager.")
-        return text.strip()
+            parts.append(tr(NOT_ENDED).format(pids=", ".join(map(str, self.still_alive))))
+        return " ".join(parts)
+
+    def shown_sentence(self) -> str:
+        """sentence() in the interface language (a notification)."""
+        return self.sentence(lambda text: QCoreApplication.translate("SweepReport", text))
 
 
 def _same(proc: psutil.Process, ident: Identity) -> bool:

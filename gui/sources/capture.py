@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from PySide6.QtCore import QCoreApplication
 
 from service.pcm import SAMPLE_RATE as TARGET_RATE
 from service.pcm import ChunkResampler as Resampler
@@ -64,9 +65,10 @@ def _sd():
     try:
         import sounddevice
     except OSError as exc:   # the PortAudio library itself is missing
-        raise CaptureError(f"Audio capture is not available: the PortAudio library could not be "
-                           f"loaded ({exc}). Install PortAudio (libportaudio2 on Debian/Ubuntu), "
-                           "then start captions again.") from None
+        raise CaptureError(QCoreApplication.translate(
+            "Capture", "Audio capture is not available: the PortAudio library could not be "
+            "loaded ({error}). Install PortAudio (libportaudio2 on Debian/Ubuntu), then start "
+            "captions again.").format(error=exc)) from None
     return sounddevice
 
 
@@ -74,9 +76,9 @@ def _pretty(name: str, hostapi: str) -> str:
     if hostapi == "ALSA":
         name = re.sub(r"\s*\(hw:\d+,\d+\)$", "", name)
         if name == "default":
-            return "System default"
+            return QCoreApplication.translate("Capture", "System default")
         if name == "pulse":
-            return "PulseAudio sound server"
+            return QCoreApplication.translate("Capture", "PulseAudio sound server")
     return name.strip()
 
 
@@ -101,8 +103,9 @@ def list_input_devices(rescan: bool = False) -> list[InputDevice]:
             devices = sd.query_devices()
             default_in = sd.default.device[0]
         except Exception as exc:
-            raise CaptureError(f"The list of audio devices could not be read ({exc}). Check that "
-                               "the sound system is running, then refresh the list.") from None
+            raise CaptureError(QCoreApplication.translate(
+                "Capture", "The list of audio devices could not be read ({error}). Check that "
+                "the sound system is running, then refresh the list.").format(error=exc)) from None
     return collapse(devices, apis, default_in)
 
 
@@ -136,8 +139,10 @@ def collapse(devices, apis, default_in: int | None) -> list[InputDevice]:
         elif len(dev.label) > len(twin.label) and twin.label.lower() in dev.label.lower():
             # MME cut the name short: keep the kept entry, with the full name
             kept[kept.index(twin)] = InputDevice(**{**vars(twin), "label": dev.label})
-    return [InputDevice(**{**vars(d), "label": d.label + " (default)"})
-            if d.is_default and not d.label.startswith("System default") else d for d in kept]
+    system_default = QCoreApplication.translate("Capture", "System default")
+    return [InputDevice(**{**vars(d), "label": QCoreApplication.translate(
+                "Capture", "{device} (default)").format(device=d.label)})
+            if d.is_default and not d.label.startswith(system_default) else d for d in kept]
 
 
 class Capture:
@@ -162,15 +167,18 @@ class Capture:
         sd = _sd()
         devices = list_input_devices(rescan=True)
         if not devices:
-            raise CaptureError("No microphone was found. Plug one in (or enable it in the "
-                               "system's sound settings), then press Start again.")
+            raise CaptureError(QCoreApplication.translate(
+                "Capture", "No microphone was found. Plug one in (or enable it in the system's "
+                "sound settings), then press Start again."))
         if device is None:
             dev = next((d for d in devices if d.is_default), devices[0])
         else:
             dev = next((d for d in devices if d.key == device.key), None)
             if dev is None:
-                raise CaptureError(f"The microphone '{device.label}' is not connected any more. "
-                                   "Plug it back in, or pick another device, then press Start.")
+                raise CaptureError(QCoreApplication.translate(
+                    "Capture", "The microphone '{device}' is not connected any more. Plug it "
+                    "back in, or pick another device, then press Start.").format(
+                        device=device.label))
         channels = max(1, min(dev.channels, 2))  # a mix of two is enough for speech
         self._resample = Resampler(dev.rate)
         with _pa_lock:
@@ -182,9 +190,10 @@ class Capture:
                 self._stream.start()
             except Exception as exc:
                 self._stream = None
-                raise CaptureError(f"The microphone '{dev.label}' could not be opened ({exc}). "
-                                   "Another program may hold it, or it was just unplugged: pick "
-                                   "another device or try again.") from None
+                raise CaptureError(QCoreApplication.translate(
+                    "Capture", "The microphone '{device}' could not be opened ({error}). Another "
+                    "program may hold it, or it was just unplugged: pick another device or try "
+                    "again.").format(device=dev.label, error=exc)) from None
         self.device = dev
         self.started_at = time.monotonic()
         self._last_block = self.started_at
@@ -216,10 +225,16 @@ class Capture:
 
     def _finished(self) -> None:
         if not self._stopping:
-            name = self.device.label if self.device else "the microphone"
-            self._failure = (f"The microphone '{name}' stopped delivering audio: it was unplugged "
-                             "or the sound system stopped it. Plug it back in or pick another "
-                             "device, then press Start.")
+            if self.device:
+                self._failure = QCoreApplication.translate(
+                    "Capture", "The microphone '{device}' stopped delivering audio: it was "
+                    "unplugged or the sound system stopped it. Plug it back in or pick another "
+                    "device, then press Start.").format(device=self.device.label)
+            else:
+                self._failure = QCoreApplication.translate(
+                    "Capture", "The microphone stopped delivering audio: it was unplugged or "
+                    "the sound system stopped it. Plug it back in or pick another device, then "
+                    "press Start.")
 
     # ------------------------------------------------------------ reader's thread
     def read(self, timeout: float = 0.1) -> bytes:
@@ -243,7 +258,8 @@ class Capture:
             raise CaptureError(self._failure)
         stream = self._stream
         if stream is not None and time.monotonic() - self._last_block > SILENT_DEVICE_S:
-            name = self.device.label if self.device else "the microphone"
-            raise CaptureError(f"The microphone '{name}' has delivered no audio for "
-                               f"{SILENT_DEVICE_S:g} s: it was probably unplugged or suspended. "
-                               "Plug it back in or pick another device, then press Start.")
+            raise CaptureError(QCoreApplication.translate(
+                "Capture", "The microphone '{device}' has delivered no audio for {s} s: it was "
+                "probably unplugged or suspended. Plug it back in or pick another device, then "
+                "press Start.").format(device=self.device.label if self.device else "?",
+                                       s=f"{SILENT_DEVICE_S:g}"))

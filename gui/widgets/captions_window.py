@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, 
                                QLabel, QMenu, QProgressBar, QPushButton, QSpinBox, QTextEdit,
                                QToolButton, QVBoxLayout, QWidget)
 
-from gui.controllers.live_captions import FORMATS, LiveCaptions
+from gui.controllers.live_captions import FORMATS, LiveCaptions, format_name
 
 log = logging.getLogger("asr.captions")
 
@@ -39,7 +39,7 @@ class TranscriptView(QTextEdit):
         super().__init__(parent)
         self.setReadOnly(True)
         self.setAcceptRichText(False)
-        self.setPlaceholderText("Captions appear here while you speak.")
+        self.setPlaceholderText(self.tr("Captions appear here while you speak."))
         self._partial_at: int | None = None   # document position where the partial begins
         self.final_format = QTextCharFormat()
         self.partial_format = QTextCharFormat()
@@ -123,53 +123,56 @@ class CaptionsWindow(QWidget):
         if captions.parent() is None:
             captions.setParent(self)   # a stream nobody can see or stop would help nobody
         self.live = captions
-        self.setWindowTitle("Live captions — ASR Tray")
+        self.setWindowTitle(self.tr("Live captions — ASR Tray"))
         self.resize(720, 420)
 
         # -- top row: device, level, start/stop
         self.device_box = QComboBox()
         self.device_box.setMinimumWidth(260)
-        self.device_box.setToolTip("Microphone")
+        self.device_box.setToolTip(self.tr("Microphone"))
         self.refresh_button = QToolButton()
         self.refresh_button.setText("↻")
-        self.refresh_button.setToolTip("Look for microphones again (one plugged in since)")
+        self.refresh_button.setToolTip(
+            self.tr("Look for microphones again (one plugged in since)"))
         self.level = QProgressBar()
         self.level.setRange(0, 100)
         self.level.setTextVisible(False)
         self.level.setFixedSize(110, 12)
-        self.level.setToolTip("Input level")
-        self.start_button = QPushButton("Start")
+        self.level.setToolTip(self.tr("Input level"))
+        self.start_button = QPushButton(self.tr("Start"))
         self.start_button.setDefault(True)
         top = QHBoxLayout()
-        top.addWidget(QLabel("Microphone:"))
+        top.addWidget(QLabel(self.tr("Microphone:")))
         top.addWidget(self.device_box, 1)
         top.addWidget(self.refresh_button)
         top.addWidget(self.level)
         top.addWidget(self.start_button)
 
-        self.status = QLabel("Press Start to caption what the microphone hears.")
+        self.status = QLabel(self.tr("Press Start to caption what the microphone hears."))
         self.status.setWordWrap(True)
         self.view = TranscriptView()
 
         # -- bottom row: display and session tools
         self.font_size = QSpinBox()
         self.font_size.setRange(8, 48)
-        self.font_size.setSuffix(" pt")
+        self.font_size.setSuffix(self.tr(" pt"))
         self.font_size.setValue(14)
-        self.font_size.setToolTip("Text size")
-        self.on_top = QCheckBox("Always on top")
-        self.copy_button = QPushButton("Copy")
-        self.copy_button.setToolTip("Copy the selection, or every finished line")
-        self.clear_button = QPushButton("Clear")
+        self.font_size.setToolTip(self.tr("Text size"))
+        self.on_top = QCheckBox(self.tr("Always on top"))
+        self.copy_button = QPushButton(self.tr("Copy"))
+        self.copy_button.setToolTip(
+            self.tr("Copy the selection, or every finished line"))
+        self.clear_button = QPushButton(self.tr("Clear"))
         self.export_button = QToolButton()
-        self.export_button.setText("Export")
+        self.export_button.setText(self.tr("Export"))
         self.export_button.setPopupMode(QToolButton.InstantPopup)
         menu = QMenu(self.export_button)
-        for fmt, (name, _) in FORMATS.items():
-            menu.addAction(f"{name} (.{fmt})…", lambda f=fmt: self._export_dialog(f))
+        for fmt in FORMATS:
+            menu.addAction(self.tr("{name} (.{ext})…").format(name=format_name(fmt), ext=fmt),
+                           lambda f=fmt: self._export_dialog(f))
         self.export_button.setMenu(menu)
         bottom = QHBoxLayout()
-        bottom.addWidget(QLabel("Size:"))
+        bottom.addWidget(QLabel(self.tr("Size:")))
         bottom.addWidget(self.font_size)
         bottom.addWidget(self.on_top)
         bottom.addStretch(1)
@@ -256,9 +259,10 @@ class CaptionsWindow(QWidget):
 
     def _export_dialog(self, fmt: str) -> None:
         name = time.strftime(f"captions-%Y%m%d-%H%M.{fmt}")
-        path, _ = QFileDialog.getSaveFileName(self, f"Export captions as {fmt.upper()}",
-                                              str(Path.home() / name),
-                                              f"{FORMATS[fmt][0]} (*.{fmt})")
+        path, _ = QFileDialog.getSaveFileName(
+            self, self.tr("Export captions as {format}").format(format=fmt.upper()),
+            str(Path.home() / name),
+            self.tr("{name} (*.{ext})").format(name=format_name(fmt), ext=fmt))
         if path:
             self.live.save(path, fmt)   # the outcome comes back as status or error
 
@@ -270,7 +274,7 @@ class CaptionsWindow(QWidget):
             self.start_captions()
 
     def _show_listening(self, on: bool) -> None:
-        self.start_button.setText("Stop" if on else "Start")
+        self.start_button.setText(self.tr("Stop") if on else self.tr("Start"))
         self.device_box.setEnabled(not on)
         self.refresh_button.setEnabled(not on and not self.live.is_listing())
         if not on:
@@ -301,7 +305,8 @@ class CaptionsWindow(QWidget):
         if why:
             self._set_status(why, error=True)
         elif not devices:
-            self._set_status("No microphone was found. Plug one in, then press ↻.", error=True)
+            self._set_status(self.tr("No microphone was found. Plug one in, then press ↻."),
+                             error=True)
 
     def closeEvent(self, event) -> None:
         # Captions nobody can see help nobody; the tray icon would still say

@@ -2,18 +2,24 @@
 fallback window, so both always offer the same controls in the same state."""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject
 from PySide6.QtGui import QAction, QFont
 
 from gui.controllers.service_process import State
 
-# name -> menu text; the order is the menu's order (None: a separator)
+# name -> menu text (English source; shown through Controls.tr); the order is
+# the menu's order (None: a separator)
 ITEMS = (
-    ("start", "Start service"), ("stop", "Stop service"), ("restart", "Restart service"), None,
-    ("captions", "Live captions…"), ("status", "Status…"), None,
-    ("leftovers", "Kill leftover workers"), ("logs", "Open log folder"), None,
-    ("quit", "Quit"),
+    ("start", QT_TRANSLATE_NOOP("Controls", "Start service")),
+    ("stop", QT_TRANSLATE_NOOP("Controls", "Stop service")),
+    ("restart", QT_TRANSLATE_NOOP("Controls", "Restart service")), None,
+    ("captions", QT_TRANSLATE_NOOP("Controls", "Live captions…")),
+    ("status", QT_TRANSLATE_NOOP("Controls", "Status…")), None,
+    ("leftovers", QT_TRANSLATE_NOOP("Controls", "Kill leftover workers")),
+    ("logs", QT_TRANSLATE_NOOP("Controls", "Open log folder")), None,
+    ("quit", QT_TRANSLATE_NOOP("Controls", "Quit")),
 )
+TEXTS = dict(item for item in ITEMS if item is not None)
 
 
 class Controls(QObject):
@@ -23,7 +29,7 @@ class Controls(QObject):
         for item in ITEMS:
             if item is not None:
                 name, text = item
-                action = QAction(text, self)
+                action = QAction(self.tr(text), self)
                 action.setObjectName(f"action-{name}")
                 self.actions[name] = action
 
@@ -44,7 +50,8 @@ class Controls(QObject):
     def mark_leftovers(self, count: int) -> None:
         """After a scan: say how many were found, in bold so it is noticed."""
         action = self["leftovers"]
-        action.setText("Kill leftover workers" + (f" ({count} found)" if count else ""))
+        action.setText(self.tr("Kill leftover workers (%n found)", "", count) if count
+                       else self.tr(TEXTS["leftovers"]))
         font = QFont(action.font())
         font.setBold(count > 0)
         action.setFont(font)

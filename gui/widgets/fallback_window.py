@@ -4,16 +4,19 @@ so the app is never unusable. Closing this window quits the app, as it is
 the only way left to reach it."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from gui.widgets.controls import Controls
 from gui.widgets.tray import StateView, load_icons
 
-NOTICE = ("No system tray was found on this desktop, so ASR Tray shows its controls in this "
-          "window instead. Closing the window quits ASR Tray and stops the service.")
-NOTICE_FORCED = ("ASR Tray shows its controls in this window (--no-tray). Closing the window "
-                 "quits ASR Tray and stops the service.")
+# English sources, shown through FallbackWindow.tr
+NOTICE = QT_TRANSLATE_NOOP(
+    "FallbackWindow", "No system tray was found on this desktop, so ASR Tray shows its controls "
+    "in this window instead. Closing the window quits ASR Tray and stops the service.")
+NOTICE_FORCED = QT_TRANSLATE_NOOP(
+    "FallbackWindow", "ASR Tray shows its controls in this window (--no-tray). Closing the window "
+    "quits ASR Tray and stops the service.")
 
 
 class FallbackWindow(QWidget, StateView):
@@ -23,7 +26,7 @@ class FallbackWindow(QWidget, StateView):
         super().__init__(parent)
         self.setWindowTitle("ASR Tray")
         self.icons = load_icons()
-        self.notice = QLabel(NOTICE_FORCED if forced else NOTICE, self)
+        self.notice = QLabel(self.tr(NOTICE_FORCED if forced else NOTICE), self)
         self.notice.setWordWrap(True)
         self.state_label = QLabel(self)
         self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -46,7 +49,8 @@ class FallbackWindow(QWidget, StateView):
 
     def notify(self, title: str, message: str, error: bool = False) -> None:
         # No notification area without a tray: the window's own line carries it.
-        self.message_label.setText(f"{title}: {message}")
+        self.message_label.setText(self.tr("{title}: {message}").format(title=title,
+                                                                      message=message))
 
     def _show(self, icon_name: str, text: str) -> None:
         self.setWindowIcon(self.icons[icon_name])

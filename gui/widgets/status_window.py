@@ -8,14 +8,21 @@ It only displays: the figures come from StatusPoller (another thread) through
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHeaderView, QLabel,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.controllers.status_poll import gpu_text
+from gui.i18n import word
 from service.sizes import mib
 
-COLUMNS = ("Role", "PID", "State", "Uptime", "CPU %", "RSS", "GPU memory")
+# English sources, shown through StatusWindow.tr
+COLUMNS = (QT_TRANSLATE_NOOP("StatusWindow", "Role"), QT_TRANSLATE_NOOP("StatusWindow", "PID"),
+           QT_TRANSLATE_NOOP("StatusWindow", "State"), QT_TRANSLATE_NOOP("StatusWindow", "Uptime"),
+           QT_TRANSLATE_NOOP("StatusWindow", "CPU %"), QT_TRANSLATE_NOOP("StatusWindow", "RSS"),
+           QT_TRANSLATE_NOOP("StatusWindow", "GPU memory"))
+KEYS = ("role", "pid", "state", "uptime", "cpu", "rss", "gpu")   # a row's keys, in COLUMNS order
+WORD_KEYS = ("role", "state", "gpu")    # cells that hold data tokens: shown through word()
 
 
 def fmt_bytes(n: int | None) -> str:
@@ -26,11 +33,12 @@ def fmt_uptime(s: float | None) -> str:
     if s is None:
         return "-"
     s = int(s)
+    translate = QCoreApplication.translate
     if s < 60:
-        return f"{s} s"
+        return translate("StatusWindow", "{s} s").format(s=s)
     if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+        return translate("StatusWindow", "{m} min {s:02d} s").format(m=s // 60, s=s % 60)
+    return translate("StatusWindow", "{h} h {m:02d} min").format(h=s // 3600, m=s % 3600 // 60)
 
 
 def fmt_cpu(p: float | None) -> str:
@@ -38,7 +46,9 @@ def fmt_cpu(p: float | None) -> str:
 
 
 def rows_from(snapshot: dict) -> list[dict]:
-    """The table's rows, as text, from one poll snapshot."""
+    """The table's rows, as text, from one poll snapshot. Roles, states and
+    GPU words stay the English tokens (tools read them); the table shows them
+    through word()."""
     tray = snapshot.get("tray") or {}
     rows = [{"role": "tray", "pid": tray.get("pid"), "state": "running",
              "uptime": fmt_uptime(tray.get("uptime")), "cpu": fmt_cpu(tray.get("cpu_percent")),
@@ -67,10 +77,10 @@ class StatusWindow(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("ASR Tray — Status")
+        self.setWindowTitle(self.tr("ASR Tray — Status"))
         self.resize(640, 320)
         self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -80,9 +90,10 @@ class StatusWindow(QWidget):
         self.labels["message"].setWordWrap(True)
         self.labels["url"].setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
-        for key, title in (("state", "Service"), ("url", "URL"), ("model", "Model"),
-                           ("device", "Device"), ("restarts", "Worker restarts"),
-                           ("gpu", "GPU"), ("message", "")):
+        for key, title in (("state", self.tr("Service")), ("url", self.tr("URL")),
+                           ("model", self.tr("Model")), ("device", self.tr("Device")),
+                           ("restarts", self.tr("Worker restarts")), ("gpu", self.tr("GPU")),
+                           ("message", "")):
             form.addRow(title, self.labels[key])
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -94,7 +105,7 @@ class StatusWindow(QWidget):
     def set_service_state(self, state: str, error: str | None = None) -> None:
         self.service_state = state
         self.service_error = error
-        self.labels["state"].setText(state)
+        self.labels["state"].setText(word(state))
         if state in ("stopped", "error"):
             for key in ("url", "restarts"):
                 self.labels[key].setText("-")
@@ -105,15 +116,16 @@ class StatusWindow(QWidget):
         status = snapshot.get("service") or {}
         self.table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
-            for c, key in enumerate(("role", "pid", "state", "uptime", "cpu", "rss", "gpu")):
+            for c, key in enumerate(KEYS):
                 value = row[key]
                 item = self.table.item(r, c)
                 if item is None:
                     item = QTableWidgetItem()
                     self.table.setItem(r, c, item)
-                item.setText("-" if value is None else str(value))
+                item.setText("-" if value is None else word(value) if key in WORD_KEYS
+                             else str(value))
         self.labels["url"].setText(snapshot.get("url") or "-")
-        self.labels["gpu"].setText(snapshot.get("gpu") or "no GPU")
+        self.labels["gpu"].setText(word(snapshot.get("gpu") or "no GPU"))
         if status:
             compute = status.get("compute_type")
             self.labels["model"].setText(str(status.get("model") or "-"))

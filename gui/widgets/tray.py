@@ -2,15 +2,19 @@
 details, its menu the controls; a left click opens the Status window."""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from gui.widgets.controls import Controls
 from resources.icons import STATES, icon_path
 
-STATE_TEXT = {"stopped": "stopped", "starting": "starting…", "running": "running",
-              "stopping": "stopping…", "error": "error"}
+# the service state as the tooltip says it (English source; shown translated)
+STATE_TEXT = {"stopped": QT_TRANSLATE_NOOP("Tray", "stopped"),
+              "starting": QT_TRANSLATE_NOOP("Tray", "starting…"),
+              "running": QT_TRANSLATE_NOOP("Tray", "running"),
+              "stopping": QT_TRANSLATE_NOOP("Tray", "stopping…"),
+              "error": QT_TRANSLATE_NOOP("Tray", "error")}
 
 
 def load_icons() -> dict[str, QIcon]:
@@ -24,12 +28,20 @@ def icon_state(service_state: str, listening: bool) -> str:
 
 
 def tooltip_text(state: str, listening: bool, details: dict) -> str:
-    lines = [f"ASR Tray — service {STATE_TEXT.get(state, state)}"
-             + (", live captions listening" if listening else "")]
-    if details.get("model"):
-        lines.append(f"Model: {details['model']}" + (f" on {details['device']}" if details.get("device") else ""))
+    translate = QCoreApplication.translate
+    shown = translate("Tray", STATE_TEXT[state]) if state in STATE_TEXT else state
+    if listening:
+        lines = [translate("Tray", "ASR Tray — service {state}, live captions listening"
+                           ).format(state=shown)]
+    else:
+        lines = [translate("Tray", "ASR Tray — service {state}").format(state=shown)]
+    if details.get("model") and details.get("device"):
+        lines.append(translate("Tray", "Model: {model} on {device}").format(
+            model=details["model"], device=details["device"]))
+    elif details.get("model"):
+        lines.append(translate("Tray", "Model: {model}").format(model=details["model"]))
     if details.get("worker_pid"):
-        lines.append(f"Worker PID: {details['worker_pid']}")
+        lines.append(translate("Tray", "Worker PID: {pid}").format(pid=details["worker_pid"]))
     if details.get("memory"):
         lines.append(details["memory"])
     if details.get("error"):
