@@ -13,6 +13,7 @@ from service.sizes import mib
 _SERVICE = ServiceConfig()
 _MODEL = ModelConfig()
 ALLOWED_ORIGINS_ENV = "ASR_TRAY_ALLOWED_ORIGINS"
+MAX_PORT_SEARCH = 1000   # a search that long means something else is wrong
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,8 +21,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     s = sub.add_parser("serve", help="run the HTTP service (default)")
     s.add_argument("--host", default=_SERVICE.host, help="listen address (loopback unless --token)")
-    s.add_argument("--port", type=int, default=_SERVICE.port,
+    s.add_argument("--port", type=_port, default=_SERVICE.port,
                    help=f"TCP port (default {_SERVICE.port}); 0 picks a free one")
+    s.add_argument("--port-search", type=_port_search, default=_SERVICE.port_search, metavar="N",
+                   help="when --port is taken, listen on the first free one of the next N ports "
+                        f"(default {_SERVICE.port_search}: that port or nothing); the ready "
+                        "line names the port used")
     s.add_argument("--model", default=_MODEL.model,
                    help="faster-whisper model name (e.g. small) or CTranslate2 directory; "
                         f"default: the bundled offline {BUNDLED_MODEL}")
@@ -72,6 +77,28 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port: give a whole number "
+                                         "from 1 to 65535, or 0 for a free one.")
+    return port
+
+
+def _port_search(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= MAX_PORT_SEARCH:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of ports to try: give a "
+                                         f"whole number from 0 to {MAX_PORT_SEARCH}.")
+    return n
+
+
 def _origin(text: str) -> str:
     try:
         return normalize_origin(text)
@@ -103,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
 
         token = args.token or secrets.token_urlsafe(24)
         cfg = ServiceConfig(
-            host=args.host, port=args.port, token=token, token_given=bool(args.token),
+            host=args.host, port=args.port, port_search=args.port_search,
+            token=token, token_given=bool(args.token),
             max_upload_bytes=int(args.max_upload_mb * 2**20), max_queue=args.max_queue,
             max_streams=args.max_streams, stream_idle_timeout=args.stream_idle_timeout,
             allowed_origins=_allowed_origins(args.allow_origin),

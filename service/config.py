@@ -57,6 +57,7 @@ class ServiceConfig:
 
     host: str = "127.0.0.1"
     port: int = 8765
+    port_search: int = 0               # when `port` is taken, try this many ports after it
     token: str | None = None
     token_given: bool = False          # a token chosen by the caller, not generated
     max_upload_bytes: int = 100 * 2**20

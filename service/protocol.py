@@ -16,7 +16,8 @@ service -> worker (each request carries the "id" the supervisor gives it)
   {"op": UTTERANCE, "audio": bytes, "audio_format": str, "sample_rate": int,
    "options": {...}, "padding_ms": int, "use_context_buffer": bool,
    "use_text_context": bool, "trace_id": str, "state": {...}}   the node's POST /utterance
-  {"op": STREAM_OPEN, "stream": id, "sample_rate": int, "language": str|None, "tuning": {...}|None}
+  {"op": STREAM_OPEN, "stream": id, "sample_rate": int, "language": str|None,
+   "tuning": {...}|None}                              tuning: stream_tuning(), or test settings
   {"op": STREAM_FEED, "stream": id, "pcm": bytes}     -> {"events": [...], "position": s}
   {"op": STREAM_FLUSH, "stream": id}                  -> {"events": [...], ...}; state dropped
   {"op": STREAM_CLOSE, "stream": id}                  -> state dropped, nothing decoded
@@ -57,6 +58,67 @@ def check_utterance_length(seconds: float) -> None:
         raise BadInput(f"The utterance is {seconds:.0f} s long; /utterance takes at most "
                        f"{MAX_UTTERANCE_SECONDS} s. Send shorter utterances, or send long "
                        "recordings to /v1/audio/transcriptions.")
+
+
+# ------------------------------------------------------ a live stream's options
+# WS /v1/stream?vad_threshold=&end_silence_ms= (docs/streaming.md). The front
+# refuses a value outside these ranges with the sentence below, before the
+# stream opens; the worker gets the Tuning fields stream_tuning() makes. The
+# tray's Settings window can check its fields against the same ranges.
+VAD_THRESHOLD_DEFAULT = 0.5      # = service.worker.vad.THRESHOLD
+VAD_THRESHOLD_RANGE = (0.05, 0.95)
+END_SILENCE_MS_DEFAULT = 300     # = service.worker.streaming.Tuning.min_silence_s
+END_SILENCE_MS_RANGE = (100, 3000)
+# Below the threshold minus this a window is quiet (Silero's hysteresis; the
+# defaults 0.5 and 0.35 keep the gap every stream had before it was settable).
+NEG_THRESHOLD_GAP = 0.15
+NEG_THRESHOLD_FLOOR = 0.01
+
+
+def _as_number(value) -> float:
+    """float(value), or NaN for what is not a number (NaN fails every range)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def check_vad_threshold(value) -> float:
+    """`value` (a number, or the text of a query) as a threshold; BadInput
+    quoting it as given when it is not one in VAD_THRESHOLD_RANGE."""
+    lo, hi = VAD_THRESHOLD_RANGE
+    number = _as_number(value)
+    if not lo <= number <= hi:
+        raise BadInput(f"The VAD threshold {value!r} is not usable: give the speech "
+                       f"probability that starts speech, a number from {lo} to {hi} "
+                       f"(default {VAD_THRESHOLD_DEFAULT}; higher ignores more noise, lower "
+                       "catches softer speech), e.g. vad_threshold=0.6.")
+    return number
+
+
+def check_end_silence_ms(value) -> float:
+    """As check_vad_threshold, for END_SILENCE_MS_RANGE."""
+    lo, hi = END_SILENCE_MS_RANGE
+    number = _as_number(value)
+    if not lo <= number <= hi:
+        raise BadInput(f"The end-of-speech silence {value!r} ms is not usable: give how many "
+                       f"milliseconds of pause end an utterance, from {lo} to {hi} (default "
+                       f"{END_SILENCE_MS_DEFAULT}; longer keeps sentences with pauses in one "
+                       "line, but each line comes later), e.g. end_silence_ms=800.")
+    return number
+
+
+def stream_tuning(vad_threshold=None, end_silence_ms=None) -> dict | None:
+    """The worker's Tuning fields for a stream's options (None: the defaults).
+    BadInput, with a sentence, for a value out of its range."""
+    tuning: dict = {}
+    if vad_threshold is not None:
+        threshold = check_vad_threshold(vad_threshold)
+        tuning["threshold"] = threshold
+        tuning["neg_threshold"] = max(NEG_THRESHOLD_FLOOR, threshold - NEG_THRESHOLD_GAP)
+    if end_silence_ms is not None:
+        tuning["min_silence_s"] = check_end_silence_ms(end_silence_ms) / 1000.0
+    return tuning or None
 
 
 # --------------------------------------------------------- service -> worker

@@ -20,6 +20,7 @@ the stop thread wakes the event loop, where the log line and
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import os
@@ -41,6 +42,10 @@ from service.supervision.supervisor import State, Supervisor
 log = logging.getLogger("asr.service")
 
 EXIT_DEADLINE = 1.8   # seconds from a stop request to this process being gone
+WSAEACCES = 10013     # Windows: a port another socket holds exclusively, or a reserved one
+# What a port another program holds (or one we may not use) fails with: the
+# search goes on to the next port only on these.
+PORT_TAKEN = (errno.EADDRINUSE, errno.EACCES, WSAEACCES)
 
 
 class StopRequest:
@@ -98,15 +103,58 @@ def _signal_reason(sig) -> str:
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    if os.name == "nt":
-        sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_EXCLUSIVEADDRUSE", 0), 1)
-    else:
-        # A port freed by a killed service is reusable at once (TIME_WAIT).
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    try:
+        if os.name == "nt":
+            sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_EXCLUSIVEADDRUSE", 0), 1)
+        else:
+            # A port freed by a killed service is reusable at once (TIME_WAIT).
+            # A port another socket listens on stays refused (no SO_REUSEPORT).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
     sock.set_inheritable(False)
     return sock
+
+
+def bind_first_free(host: str, port: int, search: int) -> socket.socket:
+    """The listening socket on `port`, or, when that port is taken, on the
+    first free one of the `search` ports after it. Each port is tried by
+    binding it, so no other program can take it between a check and the
+    bind: the socket that bound is the one uvicorn serves on. OSError of
+    the requested port when none is free."""
+    first_error: OSError | None = None
+    last = port if port == 0 else min(65535, port + max(0, search))
+    for candidate in range(port, last + 1):
+        try:
+            sock = _bind(host, candidate)
+        except OSError as exc:
+            if first_error is None:
+                first_error = exc
+            if exc.errno not in PORT_TAKEN:
+                raise  # not a taken port (no such address, ...): the next one fails alike
+            continue
+        if candidate != port:
+            log.warning("Port %d on %s is taken by another program (%s), so the service "
+                        "listens on port %d instead.", port, host,
+                        first_error.strerror if first_error else "in use", candidate)
+        return sock
+    assert first_error is not None
+    raise first_error
+
+
+def _bind_refusal(cfg: ServiceConfig, exc: OSError) -> str:
+    where = f"{cfg.host}:{cfg.port}"
+    if cfg.port and cfg.port_search and exc.errno in PORT_TAKEN:
+        where = f"{cfg.host} on ports {cfg.port}-{min(65535, cfg.port + cfg.port_search)}"
+        return (f"Cannot listen on {where}: every one of them is taken ({exc.strerror or exc}). "
+                "Stop the programs using them (maybe other ASR services: asr-service status), "
+                "or choose another --port (0 picks a free one).")
+    return (f"Cannot listen on {where}: {exc.strerror or exc}. Another program "
+            "(maybe another ASR service) uses that port: stop it, or choose another with "
+            "--port (0 picks a free one, --port-search N tries the next N ports).")
 
 
 def emit(event: dict) -> None:
@@ -128,11 +176,9 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
         emit({"event": "error", "message": msg})
         return 2
     try:
-        sock = _bind(cfg.host, cfg.port)
+        sock = bind_first_free(cfg.host, cfg.port, cfg.port_search)
     except OSError as exc:
-        msg = (f"Cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}. Another program "
-               "(maybe another ASR service) uses that port: stop it, or choose another with "
-               "--port (0 picks a free one).")
+        msg = _bind_refusal(cfg, exc)
         log.error(msg)
         emit({"event": "error", "message": msg})
         return 2
@@ -181,7 +227,7 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
     if cfg.lifeline_stdin:
         lifeline.watch_stdin_eof(stop.request)
 
-    app = build_app(cfg, supervisor, stop.request)
+    app = build_app(cfg, supervisor, stop.request, url=url)
     # log_config=None: uvicorn's loggers go through ours to stderr; its default
     # config would print the access log on stdout, which carries only the ready line.
     uconfig = uvicorn.Config(app, log_level=log_level.lower(), lifespan="off", log_config=None,

@@ -11,6 +11,7 @@ imports the worker side (checked by tests/test_import_contracts.py).
   control.py     POST /v1/worker/restart, POST /v1/shutdown (token)
   stream_api.py  WS /v1/stream (live captions)
   node_api.py    POST /utterance, POST /reset (the node's old API)
+  docs_page.py   GET /, /docs, /redoc and Swagger UI's files, offline
   gate.py        middleware: Host, Origin, announced upload size, token beyond loopback
   origin_policy.py  the Host and Origin rules (against web pages next door)
   body_limit.py  middleware: counts body bytes as they arrive, 413 past the limit

@@ -18,7 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service import __version__
 from service.config import ServiceConfig
 from service.errors import ServiceError
-from service.fronts import control, health, node_api, openai_api, responses, stream_api
+from service.fronts import (control, docs_page, health, node_api, openai_api, responses,
+                            stream_api)
 from service.fronts.body_limit import BodyLimit
 from service.fronts.gate import Gate
 from service.safety.processes import FigureSampler
@@ -26,13 +27,18 @@ from service.supervision.supervisor import Supervisor
 
 
 def build_app(cfg: ServiceConfig, supervisor: Supervisor,
-              request_shutdown: Callable[[str], None]) -> FastAPI:
-    """`request_shutdown(why)` asks the service to stop (POST /v1/shutdown)."""
-    app = FastAPI(title="ASR Tray service", version=__version__,
+              request_shutdown: Callable[[str], None], url: str | None = None) -> FastAPI:
+    """`request_shutdown(why)` asks the service to stop (POST /v1/shutdown);
+    `url` is where the service really listens (the port may be one after the
+    requested one: --port-search)."""
+    # FastAPI's own /docs and /redoc load their files from a CDN: docs_page
+    # serves them from a package instead.
+    app = FastAPI(title="ASR Tray service", version=__version__, docs_url=None, redoc_url=None,
                   description="Local speech recognition (faster-whisper + Silero VAD), "
                               "OpenAI-compatible. See the project README.")
     state = app.state
     state.cfg = cfg
+    state.url = url
     state.supervisor = supervisor
     state.request_shutdown = request_shutdown
     state.started = time.time()
@@ -52,4 +58,5 @@ def build_app(cfg: ServiceConfig, supervisor: Supervisor,
     app.include_router(control.router)       # /v1/worker/restart, /v1/shutdown (token)
     app.include_router(stream_api.router)    # WS /v1/stream
     app.include_router(node_api.router)      # the node's /utterance and /reset
+    app.include_router(docs_page.router)     # /, /docs, /redoc and their files (offline)
     return app

@@ -7,8 +7,8 @@ refusing before the app runs or a byte of the body is read:
   413  an HTTP body that announces more than --max-upload-mb (a body that
        announces nothing is counted as it arrives: fronts/body_limit.py)
   401  a plain HTTP request without the token, when the service listens
-       beyond this computer (/health and the docs stay open, so a client can
-       see the service is there; the stream checks its own ?token=)
+       beyond this computer (/health, / and the docs stay open, so a client
+       can see the service is there; the stream checks its own ?token=)
 
 A refused WebSocket handshake gets a plain HTTP answer (ASGI's WebSocket
 denial response) with the same JSON body, so the client can read why.
@@ -26,7 +26,10 @@ from service.fronts.body_limit import body_limit
 from service.fronts.origin_policy import SAFE_METHODS, host_refusal, origin_refusal
 from service.fronts.responses import error_response, too_large
 
-OPEN_PATHS = ("/health", "/docs", "/openapi")
+# Beyond loopback these need no token: they say the service is there and
+# describe it (the docs, their files under /docs/assets, the index page).
+OPEN_PATHS = ("/health", "/docs", "/openapi", "/redoc")
+OPEN_EXACT = ("/",)
 UVICORN_NO_HANDSHAKE = "ASGI callable returned without completing handshake."
 
 
@@ -85,7 +88,8 @@ class Gate:
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > body_limit(cfg.max_upload_bytes):
             return 413, too_large(int(length), cfg.max_upload_bytes)
-        if not cfg.loopback and not scope.get("path", "").startswith(OPEN_PATHS):
+        path = scope.get("path", "")
+        if not cfg.loopback and not (path.startswith(OPEN_PATHS) or path in OPEN_EXACT):
             if not token_ok(cfg, headers.get("authorization")):
                 return 401, ("This service is reachable beyond this computer, so every "
                              "request needs 'Authorization: Bearer <token>'.")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import time
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from service import __version__
+from service import __version__, languages
 from service.config import ServiceConfig
 from service.fronts.deps import get_config, get_live_streams, get_supervisor
 from service.safety import gpu
@@ -31,6 +32,23 @@ def worker_view(s: Supervisor) -> dict:
             "completed_tasks": s.completed, "failed_tasks": s.failed,
             "worker_restarts": s.restarts, "avg_wait_ms": s.avg_wait_ms,
             "pending_results": int(s.busy)}
+
+
+# Cantonese came with large-v3: the multilingual models before it know the other 99.
+NEWER_LANGUAGES = ("yue",)
+
+
+def model_languages(info: dict) -> list[str] | None:
+    """The language codes the loaded model knows (English-only: ["en"]), in
+    Whisper's order; the worker's own list when it reports one."""
+    if info.get("languages"):
+        return list(info["languages"])
+    multilingual = info.get("multilingual")
+    if multilingual is None:
+        return None   # no model loaded yet
+    if not multilingual:
+        return ["en"]
+    return [code for code in languages.LANGUAGES if code not in NEWER_LANGUAGES]
 
 
 @router.get("/health")
@@ -68,6 +86,7 @@ def status(request: Request, supervisor: Supervisor = Depends(get_supervisor),
                       "gpu_memory": gpu_bytes,
                       "gpu_present": pid in table})
     info = supervisor.info
+    url = request.app.state.url
     return {"service_pid": os.getpid(), "worker_pid": supervisor.worker_pid,
             "state": supervisor.state, "error": supervisor.error,
             "restarts": supervisor.restarts, "last_exit_code": supervisor.last_exit,
@@ -76,6 +95,10 @@ def status(request: Request, supervisor: Supervisor = Depends(get_supervisor),
             "model": info.get("model") or cfg.model.model, "model_path": info.get("model_path"),
             "device": info.get("device"), "compute_type": info.get("compute_type"),
             "multilingual": info.get("multilingual"),
+            # Codes the captions window can offer besides auto (null before the model loaded).
+            "languages": model_languages(info),
+            # Where the service listens: `port` can be after `requested_port` (--port-search).
+            "url": url, "port": urlsplit(url).port if url else None, "requested_port": cfg.port,
             "queue_depth": supervisor.queue_depth, "max_queue": supervisor.max_queue,
             # Tests poll this instead of sleeping until a closed stream is let go.
             "live_streams": len(live_streams),

@@ -110,6 +110,7 @@ class StreamSession:
         self._send_lock = asyncio.Lock()
         self._closed = False
         self.language: str | None = None
+        self.tuning: dict | None = None       # the stream's VAD options (protocol.stream_tuning)
 
     # ------------------------------------------------------------ sending
     async def send(self, event: dict) -> None:
@@ -192,6 +193,13 @@ class StreamSession:
             self.language = languages.normalize(q.get("language"))
         except ValueError as exc:
             raise StreamEnded(str(exc), BAD_REQUEST, "bad language") from None
+        options = {name: q.get(name) for name in ("vad_threshold", "end_silence_ms")}
+        for name, value in options.items():
+            try:
+                protocol.stream_tuning(**{name: value})
+            except ServiceError as exc:
+                raise StreamEnded(exc.message, BAD_REQUEST, f"bad {name}") from None
+        self.tuning = protocol.stream_tuning(**options)
 
     async def _open(self) -> None:
         if self.sup.state != State.READY:
@@ -201,7 +209,7 @@ class StreamSession:
                     "The ASR worker is not ready (" + (self.sup.error or f"state: {self.sup.state}")
                     + "). Try again in a moment.", TRY_LATER, "worker not ready")
         self.gen = self.sup.gen
-        await self._call(protocol.stream_open(self.sid, self.rate, self.language))
+        await self._call(protocol.stream_open(self.sid, self.rate, self.language, self.tuning))
         self.opened = True
 
     async def _forget(self) -> None:

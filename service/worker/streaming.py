@@ -8,8 +8,12 @@ the stream id; a worker restart loses it, and the service tells the client.
 
 Requests: protocol.STREAM_OPS (service/protocol.py), each with the stream's id.
 Events are the WebSocket protocol's own {"type": "partial"|"final", "text",
-"start", "end"} (DESIGN.md). Where speech starts and ends is decided by
-vad.VoiceActivity, the state machine the node's utterances use too.
+"start", "end"} (DESIGN.md), and, at most once per stream of an English-only
+model hearing another language, {"type": "notice", "code": "not_english",
+"message"} (language_notice.py). Where speech starts and ends is decided by
+vad.VoiceActivity, the state machine the node's utterances use too, with
+the stream's own threshold and end-of-speech silence when the client chose
+them (Tuning, from protocol.stream_tuning).
 
 Why the decoding is not a plain `model.transcribe`: faster-whisper pads every
 input to Whisper's 30 s window, and encoding those 30 s costs ~0.6 s of CPU
@@ -33,6 +37,7 @@ from service.errors import BadInput, ServiceError
 from service.pcm import SAMPLE_RATE as SR
 from service.pcm import ChunkResampler as Resampler
 from service.pcm import check_rate
+from service.worker import language_notice
 from service.worker.vad import (DROP, END, NEG_THRESHOLD, START, THRESHOLD, WINDOW,
                                 StreamingVad, VoiceActivity)
 
@@ -44,7 +49,9 @@ IDLE_DROP_S = 600.0   # state nobody fed for this long belongs to a client the s
 class Tuning:
     threshold: float = THRESHOLD    # Silero probability that starts speech
     neg_threshold: float = NEG_THRESHOLD  # below this, it is a pause (hysteresis in between)
-    min_silence_s: float = 0.3      # a pause this long ends the utterance; espeak's comma is ~0.2 s
+    # A pause this long ends the utterance (espeak's comma is ~0.2 s); a
+    # stream may choose its own (?end_silence_ms=, protocol.stream_tuning).
+    min_silence_s: float = protocol.END_SILENCE_MS_DEFAULT / 1000
     speculate_after_s: float = 0.1  # start decoding the final this far into a pause
     pad_start_s: float = 0.3        # audio kept before the detected start (soft onsets)
     pad_end_s: float = 0.1          # audio kept after the last speech window
@@ -112,7 +119,9 @@ class Decoder:
         # faster-whisper's own rule for "this was not speech" (no_speech and log-prob thresholds)
         if res.no_speech_prob > 0.6 and avg_logprob < -1.0:
             text = ""
-        return {"text": text, "seconds": time.perf_counter() - t0}
+        return {"text": text, "seconds": time.perf_counter() - t0,
+                "avg_logprob": avg_logprob, "no_speech_prob": res.no_speech_prob,
+                "tokens": len(tokens)}
 
     def words(self, audio: np.ndarray, beam: int) -> list:
         """Word timings, for the rare cut inside continuous speech."""
@@ -161,7 +170,7 @@ class Utterance:
     last_partial: int = 0            # absolute sample the last partial covered
     partials: int = 0
     cuts: list = field(default_factory=list)  # safe cut points (middles of short pauses)
-    speculation: tuple | None = None  # (end sample, text) decoded during the pause
+    speculation: tuple | None = None  # (end sample, text, decode figures) decoded during the pause
     probs: list = field(default_factory=list)  # (window start, speech probability)
     after_cut: bool = False          # begins where a long utterance was cut
     decode_from: int | None = None   # after a cut inside speech: decoding starts this early,
@@ -187,6 +196,11 @@ class Stream:
         self.last_final = ""                      # text of the latest final
         self.touched = time.monotonic()
         self.compute = 0.0
+        self.last_decode: dict = {}               # figures of the latest Whisper decode
+        # An English-only model hears other languages as English-like noise:
+        # this watch says so once (language_notice.py has the measured rule).
+        self.language_watch = (None if engine.info.multilingual
+                               else language_notice.NotEnglishWatch(engine.info.model))
 
     @property
     def judged(self) -> int:
@@ -218,6 +232,7 @@ class Stream:
             audio = np.concatenate([np.zeros(int(0.3 * SR), np.float32), audio])
         out = self.decode(audio, beam, self.t.context_pad_s, final)
         self.compute += out["seconds"]
+        self.last_decode = out
         # Word timings are loose, so a cut inside speech can fall inside a
         # word: the piece after it is decoded from the start of the last word
         # already given, and that repeated word is dropped here.
@@ -282,7 +297,8 @@ class Stream:
                     and va.speech >= int(t.min_speech_s * SR):
                 # Decode the final now, while waiting to learn whether the pause
                 # is the end: if it is, the text is ready the moment it is known.
-                u.speculation = (end, self._decode(u.start, end, t.final_beam))
+                text = self._decode(u.start, end, t.final_beam)
+                u.speculation = (end, text, self.last_decode)
             if ended:
                 self._final(end, events)
                 return
@@ -306,11 +322,13 @@ class Stream:
 
     def _final(self, end: int, events: list, text: str | None = None) -> None:
         u = self.utt
+        figures = None   # the decode's figures, when this final's text comes from one
         if text is None:
             if u.speculation is not None and u.speculation[0] == end:
-                text = u.speculation[1]
+                _, text, figures = u.speculation
             elif self.activity.speech >= int(self.t.min_speech_s * SR):
                 text = self._decode(u.start, end, self.t.final_beam)
+                figures = self.last_decode
             else:
                 text = ""
         # A final closes what partials opened; an utterance that never showed
@@ -319,6 +337,11 @@ class Stream:
         if text or u.partials:
             events.append({"type": "final", "text": text, "start": self._sec(u.start),
                            "end": self._sec(end)})
+        if self.language_watch is not None and figures is not None:
+            voiced = sum(1 for at, p in u.probs if at < end and p >= self.t.threshold)
+            notice = self.language_watch.after_final(text, voiced * WINDOW / SR, figures)
+            if notice is not None:
+                events.append(notice)
         self.utt = None
 
     def _drop(self, events: list) -> None:
