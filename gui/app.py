@@ -26,8 +26,12 @@ log = logging.getLogger("asr.tray")
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="asr-tray", description="ASR Tray: local speech recognition "
                                 "in the system tray.")
-    p.add_argument("--model", default=None, help="model for the service (default: the bundled tiny.en)")
+    p.add_argument("--model", default=None, help="model for the service this run (default: the one "
+                   "chosen in Settings, at first the bundled tiny.en)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
+    p.add_argument("--port", type=int, default=None,
+                   help="the service's port this run (default: Settings, at first 8765; the next "
+                        "free one when taken; 0: any free port)")
     p.add_argument("--no-start", action="store_true", help="do not start the service at launch")
     p.add_argument("--no-tray", action="store_true",
                    help="show the controls in a window even where a system tray exists")

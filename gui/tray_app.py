@@ -24,6 +24,7 @@ from gui.controllers.quit_sequence import QuitSequence
 from gui.controllers.service_process import ServiceProcess, State
 from gui.controllers.status_poll import StatusPoller
 from gui.controllers.sweep import sweep
+from gui.settings.store import Settings, SettingsStore
 from gui.widgets.controls import Controls
 from gui.widgets.fallback_window import FallbackWindow
 from gui.widgets.leftovers_dialog import LeftoversDialog
@@ -53,9 +54,15 @@ class TrayApp(QObject):
         self.started_at = time.monotonic()
         self.hooks = test_hooks.enabled()
         self.controls = Controls(self)
-        self.service = ServiceProcess(model=getattr(opts, "model", None),
-                                      device=getattr(opts, "device", None), parent=self)
+        self.settings_store = SettingsStore()
+        self.settings = self.settings_store.load()
+        self.settings_window = None
+        self.service = ServiceProcess(parent=self)
+        self._configure_service(self.settings, first=True)
         self.status_window = StatusWindow()
+        geometry = self.settings.geometries.get("status")
+        if geometry:
+            self.status_window.restoreGeometry(geometry)
         self.poller = StatusPoller(self)
         self.leftovers = LeftoversFlow(parent=self)
         self.leftovers_dialog: LeftoversDialog | None = None
@@ -85,6 +92,7 @@ class TrayApp(QObject):
         a["restart"].triggered.connect(self.service.restart)
         a["captions"].triggered.connect(self.open_captions)
         a["status"].triggered.connect(self.open_status)
+        a["settings"].triggered.connect(self.open_settings)
         a["leftovers"].triggered.connect(self.leftovers.run)
         a["logs"].triggered.connect(self.open_log_folder)
         a["quit"].triggered.connect(lambda: self.quit("menu Quit"))
@@ -95,6 +103,7 @@ class TrayApp(QObject):
                                                                 error=True))
         self.poller.snapshot.connect(self._on_snapshot)
         self.status_window.visibility_changed.connect(self.poller.set_fast)
+        self.status_window.visibility_changed.connect(self._remember_status_geometry)
         self.leftovers.found_at_startup.connect(self._on_leftovers_found)
         self.leftovers.ask.connect(self._ask_about_leftovers)
         self.leftovers.ask_again.connect(self._raise_leftovers_dialog)
@@ -135,7 +144,7 @@ class TrayApp(QObject):
         elif self.hooks:
             self._watch_icon()
         if autostart is None:
-            autostart = not getattr(self.opts, "no_start", False)
+            autostart = self.settings.start_service and not getattr(self.opts, "no_start", False)
         if autostart:
             self.service.start()
         self.poller.start()
@@ -147,6 +156,9 @@ class TrayApp(QObject):
         self.controls.update_for_state(state, quitting=self.quit_sequence.started_at is not None)
         self.ui.set_state(state)
         self.status_window.set_service_state(state, self.service.error)
+        if state == State.RUNNING.value:
+            self.status_window.set_connection(self.service.url, self.service.token,
+                                              self.service.port_note())
         self.poller.set_target(self.service.url if state == State.RUNNING.value else None)
         if state != State.RUNNING.value and self.captions is not None:
             self._stop_captions()
@@ -158,7 +170,8 @@ class TrayApp(QObject):
         self.last_snapshot = snap
         status = snap.get("service") or {}
         details = {"model": status.get("model"), "device": status.get("device"),
-                   "worker_pid": status.get("worker_pid"), "error": self.service.error}
+                   "worker_pid": status.get("worker_pid"), "error": self.service.error,
+                   "url": self.service_url(), "port_note": self.service.port_note()}
         worker = next((p for p in status.get("processes") or [] if p.get("role") == "worker"), None)
         if worker and worker.get("gpu_present"):
             used = worker.get("gpu_memory")
@@ -242,6 +255,51 @@ class TrayApp(QObject):
             self.status_window.show_snapshot(self.last_snapshot)
         self.status_window.bring_forward()
         self.poller.poll_now()
+
+    def _configure_service(self, settings: Settings, first: bool = False) -> None:
+        """The service's options: this run's command-line choices win over Settings."""
+        opts = self.opts
+        port = getattr(opts, "port", None)
+        self.service.configure(model=getattr(opts, "model", None) or settings.model,
+                               device=getattr(opts, "device", None) or settings.device,
+                               compute_type=settings.compute_type or None,
+                               port=settings.port if port is None else port)
+        if first:
+            log.info("service options: model %s, device %s, compute type %s, port %s",
+                     self.service.model, self.service.device,
+                     self.service.compute_type or "default", self.service.port)
+
+    def open_settings(self) -> None:
+        if self.settings_window is None:
+            from gui.widgets.settings_window import SettingsWindow
+
+            self.settings_window = SettingsWindow(self.settings_store)
+            self.settings_window.applied.connect(self._on_settings_applied)
+        self.settings_window.show()
+        self.settings_window.raise_()
+        self.settings_window.activateWindow()
+
+    def _on_settings_applied(self, new: Settings, restart: list) -> None:
+        old, self.settings = self.settings, new
+        self._configure_service(new)
+        if self.captions is not None and hasattr(self.captions, "apply_settings"):
+            self.captions.apply_settings(new)
+        if restart and self.service.state in (State.RUNNING, State.STARTING):
+            what = ", ".join(restart)
+            log.info("settings changed (%s): restarting the service", what)
+            self.notify(self.tr("Settings"),
+                        self.tr("Restarting the ASR service to use the new settings "
+                                "(model {model}, port {port}); this takes a few seconds.").format(
+                            model=self.service.model, port=self.service.port))
+            self.service.restart()
+        if new.ui_language != old.ui_language:
+            self.notify(self.tr("Settings"), self.tr("The interface language changes the next "
+                                                     "time ASR Tray starts."))
+        self.write_hook_snapshot()
+
+    def _remember_status_geometry(self, visible: bool) -> None:
+        if not visible:
+            self.settings_store.remember_geometry("status", bytes(self.status_window.saveGeometry()))
 
     def open_log_folder(self) -> None:
         folder = registry.log_dir()
@@ -343,6 +401,8 @@ class TrayApp(QObject):
             "icon_visible_at": self.icon_visible_at,
             "state": self.service.state.value, "service_pid": self.service.pid,
             "worker_pid": self.service.worker_pid, "url": self.service.url,
+            "requested_port": self.service.port, "port_note": self.service.port_note(),
+            "settings_open": bool(self.settings_window and self.settings_window.isVisible()),
             "error": self.service.error,
             "status_visible": self.status_window.isVisible(),
             "status_window": self.status_window.shown(),

@@ -26,6 +26,10 @@ def runtime_dir(tmp_path, monkeypatch):
     rt = tmp_path / "runtime"
     rt.mkdir()
     monkeypatch.setenv("ASR_TRAY_RUNTIME_DIR", str(rt))
+    # Every tray a test starts reads its own empty settings, never the user's,
+    # and speaks the language the tests' English texts expect.
+    monkeypatch.setenv("ASR_TRAY_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("ASR_TRAY_UI_LANGUAGE", "en")
     for k in MARKERS:
         monkeypatch.delenv(k, raising=False)
     yield rt

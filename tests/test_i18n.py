@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+# ASR_TRAY_UI_LANGUAGE too: conftest sets it to "en" for every other test
+LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "ASR_TRAY_UI_LANGUAGE")
 
 
 def run_python(code: str, env_extra: dict[str, str], timeout: float = 120) -> dict:

@@ -58,7 +58,8 @@ def test_menu_actions_follow_the_service_state(qapp):
     assert "(2 found)" in c["leftovers"].text() and c["leftovers"].font().bold()
     names = [a.text() for a in c.layout() if a is not None]
     assert names == ["Start service", "Stop service", "Restart service", "Live captions…",
-                     "Status…", "Kill leftover workers (2 found)", "Open log folder", "Quit"]
+                     "Status…", "Settings…", "Kill leftover workers (2 found)",
+                     "Open log folder", "Quit"]
 
 
 def test_status_window_shows_the_real_tree(qtbot, service):

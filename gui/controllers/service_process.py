@@ -28,7 +28,7 @@ import secrets
 import sys
 from enum import Enum
 
-from PySide6.QtCore import QIODevice, QObject, QProcess, QProcessEnvironment, QTimer, Signal
+from PySide6.QtCore import QIODevice, QObject, QProcess, QProcessEnvironment, QTimer, QUrl, Signal
 
 from gui.controllers.stderr_tail import LineTail
 from service.safety import lifeline, markers, registry
@@ -39,6 +39,7 @@ READY_TIMEOUT_S = 180.0      # a model download on first use can take a while
 STOP_TERMINATE_AFTER_MS = 1000   # lifeline closed, then SIGTERM ...
 STOP_KILL_AFTER_MS = 1500        # ... then SIGKILL (the worker follows by L0)
 TOKEN_ENV = "ASR_TRAY_TOKEN"
+PORT_SEARCH = 20             # the fixed port taken: try this many after it
 LOG_FILES = ("service.log", "worker.log")   # written by the service and its worker
 
 
@@ -56,10 +57,13 @@ class ServiceProcess(QObject):
     stopped = Signal()          # the process is gone (after stop(), or after an error)
 
     def __init__(self, model: str | None = None, device: str | None = None,
-                 ready_timeout_s: float = READY_TIMEOUT_S, parent: QObject | None = None):
+                 ready_timeout_s: float = READY_TIMEOUT_S, parent: QObject | None = None,
+                 compute_type: str | None = None, port: int = 0):
         super().__init__(parent)
         self.model = model
         self.device = device
+        self.compute_type = compute_type
+        self.port = port      # asked for; 0: any free one. Taken: the next free (PORT_SEARCH)
         self.state = State.STOPPED
         self.url: str | None = None
         self.pid: int | None = None
@@ -84,12 +88,32 @@ class ServiceProcess(QObject):
 
     # ------------------------------------------------------------ commands
     def command(self) -> list[str]:
-        args = [sys.executable, "-m", "service", "serve", "--port", "0", "--lifeline-stdin"]
+        args = [sys.executable, "-m", "service", "serve", "--port", str(self.port),
+                "--lifeline-stdin"]
+        if self.port:
+            args += ["--port-search", str(PORT_SEARCH)]
         if self.model:
             args += ["--model", self.model]
         if self.device:
             args += ["--device", self.device]
+        if self.compute_type:
+            args += ["--compute-type", self.compute_type]
         return args
+
+    def configure(self, model: str | None, device: str | None, compute_type: str | None,
+                  port: int) -> None:
+        """What the next start uses (a running service keeps its own until restarted)."""
+        self.model, self.device, self.compute_type, self.port = model, device, compute_type, port
+
+    def port_note(self) -> str | None:
+        """A sentence when the fixed port was taken and another one is in use."""
+        if not self.url or not self.port:
+            return None
+        got = QUrl(self.url).port()
+        if got in (-1, self.port):
+            return None
+        return self.tr("Port {asked} was in use by another program, so the service listens on "
+                       "{got}.").format(asked=self.port, got=got)
 
     def environment(self) -> QProcessEnvironment:
         env = QProcessEnvironment.systemEnvironment()

@@ -14,7 +14,8 @@ ITEMS = (
     ("stop", QT_TRANSLATE_NOOP("Controls", "Stop service")),
     ("restart", QT_TRANSLATE_NOOP("Controls", "Restart service")), None,
     ("captions", QT_TRANSLATE_NOOP("Controls", "Live captions…")),
-    ("status", QT_TRANSLATE_NOOP("Controls", "Status…")), None,
+    ("status", QT_TRANSLATE_NOOP("Controls", "Status…")),
+    ("settings", QT_TRANSLATE_NOOP("Controls", "Settings…")), None,
     ("leftovers", QT_TRANSLATE_NOOP("Controls", "Kill leftover workers")),
     ("logs", QT_TRANSLATE_NOOP("Controls", "Open log folder")), None,
     ("quit", QT_TRANSLATE_NOOP("Controls", "Quit")),
@@ -44,7 +45,7 @@ class Controls(QObject):
         self["start"].setEnabled(not quitting and s in (State.STOPPED, State.ERROR))
         self["stop"].setEnabled(not quitting and s in (State.STARTING, State.RUNNING))
         self["restart"].setEnabled(not quitting and s in (State.RUNNING, State.ERROR, State.STARTING))
-        for name in ("captions", "leftovers", "quit"):
+        for name in ("captions", "settings", "leftovers", "quit"):
             self[name].setEnabled(not quitting)
 
     def mark_leftovers(self, count: int) -> None:

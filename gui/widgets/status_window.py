@@ -9,8 +9,9 @@ It only displays: the figures come from StatusPoller (another thread) through
 from __future__ import annotations
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHeaderView, QLabel,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.controllers.status_poll import gpu_text
 from gui.i18n import word
@@ -86,29 +87,66 @@ class StatusWindow(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.labels = {k: QLabel("-", self) for k in
-                       ("state", "url", "model", "device", "restarts", "gpu", "message")}
-        self.labels["message"].setWordWrap(True)
+                       ("state", "url", "token", "port_note", "model", "device", "restarts", "gpu",
+                        "message")}
+        for key in ("message", "port_note"):
+            self.labels[key].setWordWrap(True)
         self.labels["url"].setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.token: str | None = None
+        self.copy_url = QPushButton(self.tr("Copy"), self)
+        self.copy_url.setToolTip(self.tr("Copy the service's address, for other programs"))
+        self.copy_url.clicked.connect(lambda: self._copy(self.labels["url"].text()))
+        self.copy_token = QPushButton(self.tr("Copy"), self)
+        self.copy_token.setToolTip(self.tr("Copy the token that control requests need"))
+        self.copy_token.clicked.connect(lambda: self._copy(self.token or ""))
+        rows = {"url": self._with_button(self.labels["url"], self.copy_url),
+                "token": self._with_button(self.labels["token"], self.copy_token)}
         form = QFormLayout()
         for key, title in (("state", self.tr("Service")), ("url", self.tr("URL")),
+                           ("token", self.tr("Token")), ("port_note", ""),
                            ("model", self.tr("Model")), ("device", self.tr("Device")),
                            ("restarts", self.tr("Worker restarts")), ("gpu", self.tr("GPU")),
                            ("message", "")):
-            form.addRow(title, self.labels[key])
+            form.addRow(title, rows.get(key, self.labels[key]))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.table)
         self.rows: list[dict] = []
         self.service_state = "stopped"
         self.service_error: str | None = None
+        self.set_connection(None, None, None)
+
+    def _with_button(self, label: QLabel, button: QPushButton) -> QWidget:
+        box = QWidget(self)
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(label, 1)
+        row.addWidget(button)
+        return box
+
+    @staticmethod
+    def _copy(text: str) -> None:
+        if text and text != "-":
+            QGuiApplication.clipboard().setText(text)
+
+    def set_connection(self, url: str | None, token: str | None, port_note: str | None) -> None:
+        """Where other programs find the service, and the token its control
+        requests need (shown masked: it is a secret; Copy gives it whole)."""
+        self.token = token
+        self.labels["url"].setText(url or "-")
+        self.labels["token"].setText("•" * 8 if token else "-")
+        self.labels["port_note"].setText(port_note or "")
+        self.labels["port_note"].setVisible(bool(port_note))
+        self.copy_url.setEnabled(bool(url))
+        self.copy_token.setEnabled(bool(token))
 
     def set_service_state(self, state: str, error: str | None = None) -> None:
         self.service_state = state
         self.service_error = error
         self.labels["state"].setText(word(state))
         if state in ("stopped", "error"):
-            for key in ("url", "restarts"):
-                self.labels[key].setText("-")
+            self.labels["restarts"].setText("-")
+            self.set_connection(None, None, None)
         self.labels["message"].setText(error or "")
 
     def show_snapshot(self, snapshot: dict) -> None:
@@ -124,7 +162,9 @@ class StatusWindow(QWidget):
                     self.table.setItem(r, c, item)
                 item.setText("-" if value is None else word(value) if key in WORD_KEYS
                              else str(value))
-        self.labels["url"].setText(snapshot.get("url") or "-")
+        if snapshot.get("url"):   # the poll's target: the service answering now
+            self.labels["url"].setText(snapshot["url"])
+            self.copy_url.setEnabled(True)
         self.labels["gpu"].setText(word(snapshot.get("gpu") or "no GPU"))
         if status:
             compute = status.get("compute_type")

@@ -40,6 +40,10 @@ def tooltip_text(state: str, listening: bool, details: dict) -> str:
             model=details["model"], device=details["device"]))
     elif details.get("model"):
         lines.append(translate("Tray", "Model: {model}").format(model=details["model"]))
+    if details.get("url"):
+        lines.append(translate("Tray", "Address: {url}").format(url=details["url"]))
+    if details.get("port_note"):
+        lines.append(details["port_note"])
     if details.get("worker_pid"):
         lines.append(translate("Tray", "Worker PID: {pid}").format(pid=details["worker_pid"]))
     if details.get("memory"):

@@ -67,6 +67,7 @@ class LoadedInfo:
     compute_type: str
     multilingual: bool
     load_seconds: float
+    languages: list[str] | None = None   # the codes this model knows (large-v3 adds yue)
 
 
 class Engine:
@@ -106,6 +107,8 @@ class Engine:
         self.info = LoadedInfo(model=cfg.model, model_path=path, device=device,
                                compute_type=compute_type,
                                multilingual=bool(self.model.model.is_multilingual),
+                               languages=list(getattr(self.model, "supported_languages", None)
+                                              or []) or None,
                                load_seconds=time.perf_counter() - t0)
 
     # ------------------------------------------------------------ decoding
