@@ -92,13 +92,14 @@ class TrayApp(QObject):
         a["restart"].triggered.connect(self.service.restart)
         a["captions"].triggered.connect(self.open_captions)
         a["status"].triggered.connect(self.open_status)
-        a["settings"].triggered.connect(self.open_settings)
+        a["settings"].triggered.connect(lambda: self.open_settings())
         a["leftovers"].triggered.connect(self.leftovers.run)
         a["logs"].triggered.connect(self.open_log_folder)
         a["quit"].triggered.connect(lambda: self.quit("menu Quit"))
 
         self.service.state_changed.connect(self._on_state)
         self.service.stopped.connect(self._on_service_stopped)
+        self.service.model_failed.connect(self._offer_another_model)
         self.service.failed.connect(lambda msg: self.notify(self.tr("ASR service failed"), msg,
                                                                 error=True))
         self.poller.snapshot.connect(self._on_snapshot)
@@ -269,15 +270,19 @@ class TrayApp(QObject):
                      self.service.model, self.service.device,
                      self.service.compute_type or "default", self.service.port)
 
-    def open_settings(self) -> None:
+    def open_settings(self, page: str = "service") -> None:
         if self.settings_window is None:
             from gui.widgets.settings_window import SettingsWindow
 
             self.settings_window = SettingsWindow(self.settings_store)
             self.settings_window.applied.connect(self._on_settings_applied)
-        self.settings_window.show()
-        self.settings_window.raise_()
-        self.settings_window.activateWindow()
+        self.settings_window.open_page(page)   # shows it, filled from the saved settings
+
+    def _offer_another_model(self, sentence: str) -> None:
+        """The model could not load: Settings opens on its Models page, the
+        sentence next to the ways of choosing another one."""
+        self.open_settings("models")
+        self.settings_window.models_page.show_problem(sentence)
 
     def _on_settings_applied(self, new: Settings, restart: list) -> None:
         old, self.settings = self.settings, new
@@ -342,6 +347,8 @@ class TrayApp(QObject):
             self.controls.update_for_state(self.service.state.value, quitting=True)
             if self.captions is not None:
                 self._stop_captions()
+            if self.settings_window is not None and self.settings_window.download.is_running():
+                self.settings_window.download.cancel()   # its child also ends on our exit
             self.poller.stop()
         self.quit_sequence.begin(reason)
         self.write_hook_snapshot()
@@ -402,7 +409,7 @@ class TrayApp(QObject):
             "state": self.service.state.value, "service_pid": self.service.pid,
             "worker_pid": self.service.worker_pid, "url": self.service.url,
             "requested_port": self.service.port, "port_note": self.service.port_note(),
-            "settings_open": bool(self.settings_window and self.settings_window.isVisible()),
+            "settings_window": self._settings_shown(),
             "error": self.service.error,
             "status_visible": self.status_window.isVisible(),
             "status_window": self.status_window.shown(),
@@ -414,6 +421,15 @@ class TrayApp(QObject):
             "menu": self._menu_geometry(),
             "leftovers_kill_button": self._kill_button_geometry(),
         }
+
+    def _settings_shown(self) -> dict | None:
+        window = self.settings_window
+        if window is None or not window.isVisible():
+            return None
+        from gui.widgets.settings_window import PAGES
+
+        return {"page": PAGES[window.page_list.currentRow()],
+                "model_problem": window.models_page.folder_label.text()}
 
     def _kill_button_geometry(self) -> list[int] | None:
         dialog = self.leftovers_dialog

@@ -254,7 +254,9 @@ def serve(cfg: ServiceConfig, log_level: str = "INFO") -> int:
                       "worker_pid": supervisor.worker_pid})
                 log.info("ready on %s (worker pid %s)", url, supervisor.worker_pid)
             else:
+                # "load_failed": the model itself (a caller can offer another one)
                 emit({"event": "error", "url": url, "pid": os.getpid(),
+                      "code": supervisor.state,
                       "message": supervisor.error or "The worker did not start."})
         await serving
         if "stopping" in loop_holder:

@@ -54,6 +54,7 @@ class State(str, Enum):
 class ServiceProcess(QObject):
     state_changed = Signal(str)
     failed = Signal(str)        # a sentence for the user: what failed, why, what to do
+    model_failed = Signal(str)  # the same, when the model could not be loaded
     stopped = Signal()          # the process is gone (after stop(), or after an error)
 
     def __init__(self, model: str | None = None, device: str | None = None,
@@ -235,6 +236,8 @@ class ServiceProcess(QObject):
         elif event.get("event") == "error":
             # the service's own sentence, as it comes (see docs/i18n.md)
             reason = event.get("message") or self.tr("no reason given")
+            if event.get("code") == "load_failed":
+                self.model_failed.emit(reason)
             self._fail(self.tr("The ASR service could not start: {reason}").format(reason=reason))
 
     def _on_ready_timeout(self) -> None:
