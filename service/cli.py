@@ -28,14 +28,16 @@ def _parser() -> argparse.ArgumentParser:
                         f"(default {_SERVICE.port_search}: that port or nothing); the ready "
                         "line names the port used")
     s.add_argument("--model", default=_MODEL.model,
-                   help="faster-whisper model name (e.g. small) or CTranslate2 directory; "
-                        f"default: the bundled offline {BUNDLED_MODEL}")
+                   help=f"{BUNDLED_MODEL} (bundled, English), base (offline, multilingual), a "
+                        "name downloaded with `asr-service models download NAME`, or a "
+                        f"CTranslate2 model folder; default: {BUNDLED_MODEL}")
     s.add_argument("--device", choices=("auto", "cpu", "cuda"), default=_MODEL.device)
     s.add_argument("--compute-type", default=_MODEL.compute_type,
                    help="CTranslate2 compute type (default int8 on CPU, float16 on CUDA)")
     s.add_argument("--cpu-threads", type=int, default=_MODEL.cpu_threads)
     s.add_argument("--download-root", default=_MODEL.download_root,
-                   help="where downloaded models go")
+                   help="the model cache: where base is joined and downloads go (default: "
+                        "the per-user cache folder, see docs/models.md)")
     s.add_argument("--token", default=os.environ.get("ASR_TRAY_TOKEN"),
                    help="bearer token for control endpoints (env ASR_TRAY_TOKEN)")
     s.add_argument("--max-upload-mb", type=float, default=_SERVICE.max_upload_bytes / 2**20,
