@@ -17,19 +17,28 @@ there first):
                              the partial goes away and nothing takes its place)
     devices(list, str)       the microphones found, and a sentence when listing failed
     level(float)             0..1 input level, every 50 ms while listening
+    model_info(ModelInfo)    what GET /v1/status says of the loaded model (its
+                             languages: what the window's language box offers)
+    notice(str, str)         a stream's notice: its code and a sentence in the
+                             interface language; each code once per model (the
+                             service says it once per stream, and a person who
+                             stops and starts again has read it already)
 """
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import httpx
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, QTimer, Signal
 from shiboken6 import isValid
 
+from gui.controllers.stream_client import StreamOptions
 from service import formats
 
 log = logging.getLogger("asr.captions")
@@ -42,6 +51,8 @@ NO_SERVICE = QT_TRANSLATE_NOOP(
     "LiveCaptions", "Live captions cannot start: the ASR service is not running. Start it from "
     "the tray menu (or wait until it is ready), then press Start.")
 LEVEL_EVERY_MS = 50
+STATUS_TIMEOUT_S = 5.0       # GET /v1/status samples processes: a moment, off the UI thread
+NOT_ENGLISH = "not_english"  # the notice code of an English-only model hearing another language
 
 
 def format_name(fmt: str) -> str:
@@ -77,6 +88,26 @@ class CaptionSession:
         return FORMATS[fmt][1](self.segments)
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """What GET /v1/status says of the loaded model."""
+    model: str | None
+    multilingual: bool | None              # None: no model loaded yet
+    languages: tuple[str, ...] | None      # its language codes; None: not known yet
+
+    @classmethod
+    def of(cls, status: dict) -> "ModelInfo":
+        codes = status.get("languages")
+        return cls(model=status.get("model") or None, multilingual=status.get("multilingual"),
+                   languages=tuple(str(c) for c in codes) if isinstance(codes, list) else None)
+
+
+def _model_named_in(message: str) -> str | None:
+    """The model a service notice names ("... the loaded model (tiny.en) ...")."""
+    found = re.search(r"model \(([^()]+)\)", message)
+    return found.group(1) if found else None
+
+
 class LiveCaptions(QObject):
     listening = Signal(bool)
     status = Signal(str)
@@ -85,7 +116,10 @@ class LiveCaptions(QObject):
     final = Signal(str)
     devices = Signal(object, str)
     level = Signal(float)
+    model_info = Signal(object)
+    notice = Signal(str, str)
     _listed = Signal(object, str)   # from the listing thread: (devices, error sentence or "")
+    _fetched = Signal(object)       # from the status thread: a ModelInfo, or None
 
     def __init__(self, service_url: Callable[[], str | None], parent: QObject | None = None):
         super().__init__(parent)
@@ -98,6 +132,10 @@ class LiveCaptions(QObject):
         self._listening = False
         self._listing = False
         self._listed.connect(self._on_listed)
+        self.model: ModelInfo | None = None   # the last answer of fetch_model_info()
+        self._fetching = False
+        self._fetched.connect(self._on_fetched)
+        self._noticed: set[str] = set()       # notice codes shown for this model
         self._meter = QTimer(self)
         self._meter.setInterval(LEVEL_EVERY_MS)
         self._meter.timeout.connect(self._report_level)
@@ -114,9 +152,10 @@ class LiveCaptions(QObject):
         """No stream is listening or still delivering its last words."""
         return self._client is None and not self._flushing
 
-    def start(self, device) -> None:
+    def start(self, device, options: StreamOptions | None = None) -> None:
         """Open `device` (an InputDevice, or None for the system's default)
-        and stream it; the device opens and the network runs in threads."""
+        and stream it with `options` (language, VAD settings); the device
+        opens and the network runs in threads."""
         if self._listening:
             return
         url = self.service_url()
@@ -131,13 +170,14 @@ class LiveCaptions(QObject):
         def open_source():
             capture.start(device)
             return capture
-        client = StreamClient(url, open_source)
+        client = StreamClient(url, open_source, options)
         # Lambdas outlive this object (Qt cannot disconnect them when it is
         # deleted with its window), and a stopped stream may still report after that.
         alive = lambda: isValid(self)  # noqa: E731
         client.opened.connect(lambda cap, c=client: alive() and self._on_opened(c, cap))
         client.partial.connect(lambda ev, c=client: alive() and self.on_partial(c, ev))
         client.final.connect(lambda ev, c=client: alive() and self.on_final(c, ev))
+        client.notice.connect(lambda ev, c=client: alive() and self.on_notice(c, ev))
         client.error.connect(lambda msg: alive() and self._fail(msg))
         client.finished.connect(lambda c=client: alive() and self._on_finished(c))
         self._client, self._capture = client, capture
@@ -212,6 +252,32 @@ class LiveCaptions(QObject):
         threading.Thread(target=work, name="list-microphones", daemon=True).start()
         return True
 
+    def fetch_model_info(self) -> bool:
+        """Ask the service which model it runs and its languages, in a
+        thread; the answer comes as `model_info`. False when there is no
+        service to ask or a question is already out."""
+        url = self.service_url()
+        if not url or self._fetching:
+            return False
+        self._fetching = True
+
+        def work():
+            info = None
+            try:
+                with httpx.Client(timeout=STATUS_TIMEOUT_S, trust_env=False) as client:
+                    resp = client.get(f"{url}/v1/status")
+                    resp.raise_for_status()
+                    info = ModelInfo.of(resp.json())
+            except (httpx.HTTPError, ValueError, AttributeError) as exc:
+                # The window keeps what it offers; the next start asks again.
+                log.info("the model's languages could not be read from %s: %s", url, exc)
+            try:
+                self._fetched.emit(info)
+            except RuntimeError:
+                pass  # the window was closed and deleted meanwhile
+        threading.Thread(target=work, name="captions-model-info", daemon=True).start()
+        return True
+
     # ------------------------------------------------------------ stream events
     # on_partial/on_final take the stream they came from: a test can drive
     # them with a stand-in that has `source.started_at`.
@@ -223,6 +289,30 @@ class LiveCaptions(QObject):
         seg = self.session.add(self._stream_began(client), event)
         self.final.emit(seg["text"] if seg else "")
 
+    def on_notice(self, client, event: dict) -> None:
+        code = str(event.get("code") or "")
+        if not code or code in self._noticed:
+            return
+        text = self._notice_sentence(code, str(event.get("message") or ""))
+        if not text:
+            return
+        self._noticed.add(code)
+        log.info("stream notice %s: %s", code, event.get("message"))
+        self.notice.emit(code, text)
+
+    def _notice_sentence(self, code: str, message: str) -> str:
+        """The notice in the interface language where we know its code (the
+        service writes English); its own words otherwise."""
+        if code == NOT_ENGLISH:
+            model = (self.model.model if self.model is not None else None) or \
+                _model_named_in(message)
+            if model:
+                return self.tr("This does not sound like English, and the loaded model ({model}) "
+                               "knows only English. To caption other languages, choose the "
+                               "multilingual model (base) in Settings → Models.").format(
+                                   model=model)
+        return message
+
     @staticmethod
     def _stream_began(client) -> float:
         cap = client.source
@@ -231,6 +321,7 @@ class LiveCaptions(QObject):
     def _on_opened(self, client, capture) -> None:
         if client is self._client:
             self.status.emit(self.tr("Listening on {device}.").format(device=capture.device.label))
+            self.fetch_model_info()   # the stream is open, so the model is loaded: its languages
 
     def _on_finished(self, client) -> None:
         self._flushing.discard(client)
@@ -260,6 +351,15 @@ class LiveCaptions(QObject):
     def _report_level(self) -> None:
         cap = self._capture
         self.level.emit(cap.level if cap is not None else 0.0)
+
+    def _on_fetched(self, info: ModelInfo | None) -> None:
+        self._fetching = False
+        if info is None:
+            return
+        if self.model is not None and info.model != self.model.model:
+            self._noticed.clear()   # another model: what it hears is news again
+        self.model = info
+        self.model_info.emit(info)
 
     def _on_listed(self, devices: list, why: str) -> None:
         self._listing = False

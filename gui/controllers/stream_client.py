@@ -4,12 +4,18 @@ One StreamClient is one stream: its own thread opens the audio source,
 connects to WS /v1/stream and sends PCM; a second thread receives events.
 Everything reaches the UI through Qt signals (queued across threads), and
 `finished` is always the last one, exactly once.
+
+StreamOptions is what the stream is opened with besides the audio: the
+language and the two voice-activity settings, as WS /v1/stream's query
+parameters (docs/streaming.md). A `notice` event (information, the stream
+goes on: `not_english` today) is passed up as it came.
 """
 from __future__ import annotations
 
 import json
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Callable, Protocol
 from urllib.parse import urlencode
 
@@ -22,6 +28,27 @@ FLUSH_WAIT_S = 20.0          # stop -> done: the last utterance is decoded first
 CONNECT_TIMEOUT_S = 10.0
 
 
+@dataclass(frozen=True)
+class StreamOptions:
+    """The stream's query parameters besides the sample rate. "" / None
+    leave a choice to the service: no language means English for an
+    English-only model and detection for a multilingual one, no VAD value
+    means the service's default."""
+    language: str = ""
+    vad_threshold: float | None = None
+    end_silence_ms: int | None = None
+
+    def query(self) -> dict:
+        query: dict = {"sample_rate": 16000}
+        if self.language:
+            query["language"] = self.language
+        if self.vad_threshold is not None:
+            query["vad_threshold"] = f"{self.vad_threshold:g}"
+        if self.end_silence_ms is not None:
+            query["end_silence_ms"] = int(self.end_silence_ms)
+        return query
+
+
 class AudioSource(Protocol):
     def read(self, timeout: float = 0.1) -> bytes: ...
     def stop(self) -> None: ...
@@ -31,16 +58,16 @@ class StreamClient(QObject):
     opened = Signal(object)      # whatever open_source returned (the capture)
     partial = Signal(dict)
     final = Signal(dict)
+    notice = Signal(dict)        # {"type": "notice", "code": ..., "message": ...}
     error = Signal(str)
     finished = Signal()
 
     def __init__(self, service_url: str, open_source: Callable[[], AudioSource],
-                 language: str | None = None, parent=None):
+                 options: StreamOptions | None = None, parent=None):
         super().__init__(parent)
         base = service_url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
-        # No language: an English-only model uses English, a multilingual one detects it.
-        query = {"sample_rate": 16000, **({"language": language} if language else {})}
-        self.url = f"{base}/v1/stream?" + urlencode(query)
+        self.options = options or StreamOptions()
+        self.url = f"{base}/v1/stream?" + urlencode(self.options.query())
         self.service_url = service_url
         self._open_source = open_source
         self.source: AudioSource | None = None
@@ -165,6 +192,8 @@ class StreamClient(QObject):
                     self._emit(self.partial, event)
                 elif kind == "final":
                     self._emit(self.final, event)
+                elif kind == "notice":
+                    self._emit(self.notice, event)
                 elif kind == "error":
                     # The service speaks to developers ("start a new stream");
                     # the person at the window needs the button.

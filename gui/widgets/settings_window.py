@@ -20,7 +20,7 @@ import logging
 import threading
 from dataclasses import replace
 
-from PySide6.QtCore import QLocale, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QStackedWidget,
                                QVBoxLayout, QWidget)
@@ -30,6 +30,7 @@ from gui.controllers.models_catalog import FolderCheck, ModelsCatalog
 from gui.settings import autostart as autostart_module
 from gui.settings import validation
 from gui.settings.store import Settings, SettingsError, SettingsStore
+from gui.widgets.language_names import language_name
 from gui.widgets.models_page import ModelsPage
 from service.languages import LANGUAGES
 
@@ -48,16 +49,6 @@ def _list_microphones():
     from gui.sources.capture import list_input_devices
 
     return list_input_devices(rescan=False)
-
-
-def language_label(code: str) -> str:
-    """A Whisper language as its speakers write it ("中文 (zh)"); Qt knows
-    most names, Whisper's own English name stands in for the rest."""
-    locale = QLocale(code)
-    native = ""
-    if locale.language() not in (QLocale.Language.C, QLocale.Language.AnyLanguage):
-        native = locale.nativeLanguageName()
-    return f"{native or LANGUAGES.get(code, code).title()} ({code})"
 
 
 class SettingsWindow(QDialog):
@@ -187,7 +178,7 @@ class SettingsWindow(QDialog):
         language = QComboBox(page)
         language.addItem(self.tr("Automatic (detect the language)"), "")
         for code in LANGUAGES:
-            language.addItem(language_label(code), code)
+            language.addItem(language_name(code), code)
         self._field(form, "language", self.tr("Language"), language)
         self.language_hint = self._note(page, "")
         self.language_hint.hide()
