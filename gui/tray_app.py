@@ -324,7 +324,9 @@ class TrayApp(QObject):
                                   self.tr(CAPTIONS_UNAVAILABLE).format(why=exc))
                 return
             # the window adopts the controller: closing it stops the stream
-            self.captions = CaptionsWindow(captions=LiveCaptions(service_url=self.service_url))
+            self.captions = CaptionsWindow(captions=LiveCaptions(service_url=self.service_url),
+                                           settings_store=self.settings_store)
+            self.captions.models_requested.connect(lambda: self.open_settings("models"))
             self.captions.listening_changed.connect(self.ui.set_listening)
             self.captions.error.connect(
                 lambda msg: self.notify(self.tr("Live captions"), msg, error=True))

@@ -168,7 +168,8 @@ TRAY_UNDER_ZH = """
         return [t for t in found if t and t.strip()]
 
     # the leftovers table's runtime directory and command line are the process's own data
-    TABLE_DATA_COLUMNS = {"leftovers": (6, 7)}
+    # and the models' names and folders are theirs
+    TABLE_DATA_COLUMNS = {"leftovers": (6, 7), "settings": (0, 3)}
 
     opts = types.SimpleNamespace(model=None, device=None, no_start=False, no_tray=False)
     tray = TrayApp(app, opts, use_tray=True, exit_hard=lambda code: None, end_loop=lambda: None)
@@ -178,6 +179,9 @@ TRAY_UNDER_ZH = """
     tray.poller.poll_now()
     wait_until(lambda: (tray.last_snapshot.get("service") or {}).get("processes"), "a poll")
     tray.open_status()
+    tray.open_settings()
+    tray.settings_window.setObjectName("settings")
+    wait_until(lambda: tray.settings_window.models_page.table.rowCount() > 0, "the models", 60)
     tray.open_captions()
     wait_until(lambda: not tray.captions.live.is_listing(), "the microphone list", 30)
     app.processEvents()
@@ -211,6 +215,12 @@ TRAY_UNDER_ZH = """
         "status": texts(tray.status_window),
         "captions": texts(tray.captions, skip={tray.captions.device_box}),
         "leftovers": texts(dialog),
+        # microphones, model names and compute types are data; languages are named
+        # in their own language (a language box lists them as their speakers write them)
+        "settings": texts(tray.settings_window, skip={
+            tray.settings_window.fields[name] for name in
+            ("microphone", "model", "compute_type", "language", "ui_language")}
+            | {tray.settings_window.models_page.download_box}),
         "fallback": texts(fallback),
         "message_box": [b.text() for b in box.buttons()],
         "file_dialog": [b.text() for b in files.findChild(QDialogButtonBox).buttons()],
@@ -227,7 +237,8 @@ TRAY_UNDER_ZH = """
 
 # Words that stay as they are in any language: product and format names, units, acronyms.
 ALLOWED = {"ASR", "Tray", "PID", "CPU", "RSS", "GPU", "MiB", "URL", "TXT", "SRT", "VTT", "JSON",
-           "SubRip", "WebVTT", "PulseAudio", "PortAudio", "Whisper", "CUDA", "NVIDIA"}
+           "SubRip", "WebVTT", "PulseAudio", "PortAudio", "Whisper", "CUDA", "NVIDIA",
+           "CTranslate2", "Hugging", "Face", "Hub", "int", "float"}
 # A token holding one of these is a name, not a sentence: a path, file, URL, option,
 # command or model name (tiny.en, service.log, --no-tray, http://127.0.0.1:8765).
 TECHNICAL = re.compile(r"[/\\._\-:=@]")
@@ -256,7 +267,7 @@ def test_the_tray_under_zh_CN_shows_no_english_of_ours(tmp_path):
     left = {where: [(t, english_left(t, data)) for t in texts if english_left(t, data)]
             for where, texts in shown.items()}
     assert not any(left.values()), json.dumps(left, ensure_ascii=False, indent=1)
-    for where in ("menu", "tooltip", "status", "captions", "leftovers", "fallback"):
+    for where in ("menu", "tooltip", "status", "captions", "leftovers", "fallback", "settings"):
         assert any(CJK.search(t) for t in shown[where]), (where, shown[where])
     assert "取消" in shown["message_box"] and "确定" in shown["message_box"], shown["message_box"]
     assert "取消" in shown["file_dialog"], shown["file_dialog"]

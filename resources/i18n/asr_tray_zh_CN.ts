@@ -9,7 +9,22 @@
     </message>
 </context>
 <context>
+    <name>Autostart</name>
+    <message>
+        <source>Starting ASR Tray at log-in could not be changed: {0} could not be written ({1}). Check that you may write there, then try again.</source>
+        <translation>无法更改登录时启动 ASR Tray 的设置：无法写入 {0}（{1}）。请确认您有写入权限，然后重试。</translation>
+    </message>
+    <message>
+        <source>Local speech recognition in the system tray</source>
+        <translation>系统托盘中的本地语音识别</translation>
+    </message>
+</context>
+<context>
     <name>CaptionsWindow</name>
+    <message>
+        <source>English (en)</source>
+        <translation>英语 (en)</translation>
+    </message>
     <message>
         <source>Live captions — ASR Tray</source>
         <translation>实时字幕 — ASR Tray</translation>
@@ -25,6 +40,10 @@
     <message>
         <source>Input level</source>
         <translation>输入电平</translation>
+    </message>
+    <message>
+        <source>The language spoken. Automatic detects it; an English-only model knows English only.</source>
+        <translation>所说的语言。“自动”会自动识别；仅英语模型只能识别英语。</translation>
     </message>
     <message>
         <source>Start</source>
@@ -75,12 +94,32 @@
         <translation>字号：</translation>
     </message>
     <message>
+        <source>Language:</source>
+        <translation>语言：</translation>
+    </message>
+    <message>
         <source>Export captions as {format}</source>
         <translation>将字幕导出为 {format}</translation>
     </message>
     <message>
         <source>{name} (*.{ext})</source>
         <translation>{name} (*.{ext})</translation>
+    </message>
+    <message>
+        <source>Choose a model…</source>
+        <translation>选择模型…</translation>
+    </message>
+    <message>
+        <source>Hide this message</source>
+        <translation>隐藏此消息</translation>
+    </message>
+    <message>
+        <source>Automatic (detect the language)</source>
+        <translation>自动（识别语言）</translation>
+    </message>
+    <message>
+        <source>The loaded model ({model}) does not know {language}, so captions use Automatic. To caption {language}, choose the multilingual model (base) in Settings → Models.</source>
+        <translation>已加载的模型（{model}）不支持{language}，因此字幕改用“自动”。要为{language}生成字幕，请在“设置 → 模型”中选择多语言模型（base）。</translation>
     </message>
     <message>
         <source>Stop</source>
@@ -90,12 +129,20 @@
         <source>No microphone was found. Plug one in, then press ↻.</source>
         <translation>未找到麦克风。请插入一个，然后按 ↻。</translation>
     </message>
+    <message>
+        <source>The microphone chosen before ({wanted}) is not connected, so {device} is used. Plug it in and press ↻ to use it again.</source>
+        <translation>之前选择的麦克风（{wanted}）未连接，因此使用 {device}。请插入该麦克风并按 ↻ 重新使用。</translation>
+    </message>
 </context>
 <context>
     <name>Capture</name>
     <message>
         <source>Audio capture is not available: the PortAudio library could not be loaded ({error}). Install PortAudio (libportaudio2 on Debian/Ubuntu), then start captions again.</source>
         <translation>无法采集音频：PortAudio 库加载失败（{error}）。请安装 PortAudio（Debian/Ubuntu 上为 libportaudio2），然后重新开始字幕。</translation>
+    </message>
+    <message>
+        <source>What this computer plays: {device}</source>
+        <translation>本机正在播放的声音：{device}</translation>
     </message>
     <message>
         <source>System default</source>
@@ -159,6 +206,10 @@
     <message>
         <source>Status…</source>
         <translation>状态…</translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation>设置…</translation>
     </message>
     <message>
         <source>Kill leftover workers</source>
@@ -325,12 +376,35 @@
         <translation>无法列出麦克风（{why}）。</translation>
     </message>
     <message>
+        <source>This does not sound like English, and the loaded model ({model}) knows only English. To caption other languages, choose the multilingual model (base) in Settings → Models.</source>
+        <translation>这听起来不像英语，而已加载的模型（{model}）只支持英语。要为其他语言生成字幕，请在“设置 → 模型”中选择多语言模型（base）。</translation>
+    </message>
+    <message>
         <source>Listening on {device}.</source>
         <translation>正在收听：{device}。</translation>
     </message>
     <message>
         <source>Stopped. Press Start to caption again.</source>
         <translation>已停止。按“开始”可再次生成字幕。</translation>
+    </message>
+</context>
+<context>
+    <name>ModelDownload</name>
+    <message>
+        <source>The download of {0} failed and gave no reason.</source>
+        <translation>{0} 下载失败，未给出原因。</translation>
+    </message>
+    <message>
+        <source>no message</source>
+        <translation>无消息</translation>
+    </message>
+    <message>
+        <source>The download of {0} stopped unexpectedly (exit code {1}: {2}). Download it again to resume where it stopped.</source>
+        <translation>{0} 的下载意外停止（退出码 {1}：{2}）。请再次下载，将从中断处继续。</translation>
+    </message>
+    <message>
+        <source>The download could not be started: {0} did not run. Reinstall the app, then try again.</source>
+        <translation>无法开始下载：{0} 未能运行。请重新安装本应用，然后重试。</translation>
     </message>
 </context>
 <context>
@@ -350,6 +424,26 @@
     <message>
         <source>The folder {0} is not a model ASR Tray can use (the check gave no reason).</source>
         <translation>文件夹 {0} 不是 ASR Tray 可用的模型（检查没有给出原因）。</translation>
+    </message>
+    <message>
+        <source>the command did not answer within {0} s.</source>
+        <translation>该命令在 {0} 秒内没有响应。</translation>
+    </message>
+    <message>
+        <source>the command {0} stopped abnormally.</source>
+        <translation>命令 {0} 异常终止。</translation>
+    </message>
+    <message>
+        <source>no message</source>
+        <translation>无消息</translation>
+    </message>
+    <message>
+        <source>the command ended with exit code {0} ({1}).</source>
+        <translation>该命令以退出码 {0} 结束（{1}）。</translation>
+    </message>
+    <message>
+        <source>{0} could not be started. Reinstall the app, then try again.</source>
+        <translation>无法启动 {0}。请重新安装本应用，然后重试。</translation>
     </message>
 </context>
 <context>
@@ -509,6 +603,10 @@
 <context>
     <name>ServiceProcess</name>
     <message>
+        <source>Port {asked} was in use by another program, so the service listens on {got}.</source>
+        <translation>端口 {asked} 已被其他程序占用，因此服务改为监听端口 {got}。</translation>
+    </message>
+    <message>
         <source>{first} and {second} in {folder}</source>
         <translation>{folder} 中的 {first} 和 {second}</translation>
     </message>
@@ -535,6 +633,69 @@
     <message>
         <source>The ASR service stopped unexpectedly (exit code {code}). Its logs are {logs}; use Start to run it again.</source>
         <translation>ASR 服务意外停止（退出码 {code}）。日志见 {logs}；可用“启动服务”重新运行。</translation>
+    </message>
+</context>
+<context>
+    <name>Settings</name>
+    <message>
+        <source>access denied</source>
+        <translation>拒绝访问</translation>
+    </message>
+    <message>
+        <source>The settings could not be saved to {0} ({1}). Check that the folder exists and that you may write to it, then try again.</source>
+        <translation>无法将设置保存到 {0}（{1}）。请确认该文件夹存在且您有写入权限，然后重试。</translation>
+    </message>
+    <message>
+        <source>Choose a model: the name of a Whisper model (such as tiny.en or base) or a folder that holds a CTranslate2 model.</source>
+        <translation>请选择模型：Whisper 模型的名称（例如 tiny.en 或 base），或包含 CTranslate2 模型的文件夹。</translation>
+    </message>
+    <message>
+        <source>The folder {0} does not exist. Choose a folder that holds a CTranslate2 model, or pick a model from the list.</source>
+        <translation>文件夹 {0} 不存在。请选择包含 CTranslate2 模型的文件夹，或从列表中选择模型。</translation>
+    </message>
+    <message>
+        <source>&apos;{0}&apos; is neither a Whisper model name (such as tiny.en, base or large-v3) nor a folder on this computer. Pick a model from the list or choose a folder.</source>
+        <translation>“{0}”既不是 Whisper 模型名称（例如 tiny.en、base 或 large-v3），也不是本机上的文件夹。请从列表中选择模型，或选择一个文件夹。</translation>
+    </message>
+    <message>
+        <source>The port must be a whole number from 1024 to 65535 ({0} is not): ports below 1024 need administrator rights.</source>
+        <translation>端口必须是 1024 到 65535 之间的整数（{0} 不是）：低于 1024 的端口需要管理员权限。</translation>
+    </message>
+    <message>
+        <source>The speech threshold must be a number from 0.05 to 0.95 ({0} is not): lower hears quieter speech but also more noise.</source>
+        <translation>语音阈值必须是 0.05 到 0.95 之间的数字（{0} 不是）：越低越能听到轻声说话，但也会收进更多噪声。</translation>
+    </message>
+    <message>
+        <source>The end-of-speech silence must be a whole number of milliseconds from 100 to 3000 ({0} is not): shorter ends a line sooner, longer waits through pauses.</source>
+        <translation>语音结束静音必须是 100 到 3000 之间的整数毫秒（{0} 不是）：越短断句越快，越长越能容忍停顿。</translation>
+    </message>
+    <message>
+        <source>The device must be Automatic, CPU or CUDA, not &apos;{0}&apos;.</source>
+        <translation>设备必须是“自动”、CPU 或 CUDA，而不是“{0}”。</translation>
+    </message>
+    <message>
+        <source>&apos;{0}&apos; is not a compute type ASR Tray offers: choose Default, int8, int8_float16, int16, float16 or float32.</source>
+        <translation>“{0}”不是 ASR Tray 提供的计算类型：请选择“默认”、int8、int8_float16、int16、float16 或 float32。</translation>
+    </message>
+    <message>
+        <source>&apos;{0}&apos; is not a language Whisper knows: choose one from the list, or Automatic to detect the language.</source>
+        <translation>“{0}”不是 Whisper 支持的语言：请从列表中选择，或选择“自动”以识别语言。</translation>
+    </message>
+    <message>
+        <source>The interface language must be the system&apos;s, English or Simplified Chinese, not &apos;{0}&apos;.</source>
+        <translation>界面语言必须是系统语言、英语或简体中文，而不是“{0}”。</translation>
+    </message>
+    <message>
+        <source>The captions text size must be a whole number from 8 to 48 points ({0} is not).</source>
+        <translation>字幕字号必须是 8 到 48 磅之间的整数（{0} 不是）。</translation>
+    </message>
+    <message>
+        <source>This setting must be text, not {0}.</source>
+        <translation>此设置必须是文本，而不是 {0}。</translation>
+    </message>
+    <message>
+        <source>This setting must be on or off, not {0}.</source>
+        <translation>此设置必须是开或关，而不是 {0}。</translation>
     </message>
 </context>
 <context>
@@ -754,12 +915,28 @@
         <translation>ASR Tray — 状态</translation>
     </message>
     <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Copy the service&apos;s address, for other programs</source>
+        <translation>复制服务地址，供其他程序使用</translation>
+    </message>
+    <message>
+        <source>Copy the token that control requests need</source>
+        <translation>复制控制请求所需的令牌</translation>
+    </message>
+    <message>
         <source>Service</source>
         <translation>服务</translation>
     </message>
     <message>
         <source>URL</source>
         <translation>地址</translation>
+    </message>
+    <message>
+        <source>Token</source>
+        <translation>令牌</translation>
     </message>
     <message>
         <source>Model</source>
@@ -886,6 +1063,10 @@
         <translation>模型：{model}</translation>
     </message>
     <message>
+        <source>Address: {url}</source>
+        <translation>地址：{url}</translation>
+    </message>
+    <message>
         <source>Worker PID: {pid}</source>
         <translation>工作进程 PID：{pid}</translation>
     </message>
@@ -929,6 +1110,18 @@
     <message>
         <source>ASR Tray — Leftover workers</source>
         <translation>ASR Tray — 残留的工作进程</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Restarting the ASR service to use the new settings (model {model}, port {port}); this takes a few seconds.</source>
+        <translation>正在重启 ASR 服务以使用新设置（模型 {model}，端口 {port}），需要几秒钟。</translation>
+    </message>
+    <message>
+        <source>The interface language changes the next time ASR Tray starts.</source>
+        <translation>界面语言将在下次启动 ASR Tray 时更改。</translation>
     </message>
     <message>
         <source>Open log folder</source>
