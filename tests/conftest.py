@@ -76,3 +76,13 @@ def module_service_factory(request, tmp_path_factory):
     factory = ServiceFactory(base, rt)
     yield factory
     factory.close()
+
+
+@pytest.fixture
+def trays():
+    """The trays (tests/support/desktop.TrayProc) a test starts: killed after it
+    if still running, before the leak check looks."""
+    started: list = []
+    yield started
+    for t in started:
+        t.kill()

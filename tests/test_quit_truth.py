@@ -39,14 +39,6 @@ def _desktop():
 
 
 @pytest.fixture
-def tray_box():
-    started: list[TrayProc] = []
-    yield started
-    for t in started:
-        t.kill()
-
-
-@pytest.fixture
 def cpu_load():
     """Busy loops, one per core, ended by the test (no markers: not our tree)."""
     procs: list[subprocess.Popen] = []
@@ -76,9 +68,9 @@ def quit_by(tray: TrayProc, how: str) -> int | None:
 
 @pytest.mark.parametrize("how,load", CYCLES,
                          ids=[f"{i:02d}-{h}-{'busy' if b else 'idle'}" for i, (h, b) in enumerate(CYCLES)])
-def test_a_clean_quit_reports_clean(tray_box, runtime_dir, cpu_load, how, load):
+def test_a_clean_quit_reports_clean(trays, runtime_dir, cpu_load, how, load):
     tray = TrayProc(runtime_dir)
-    tray_box.append(tray)
+    trays.append(tray)
     tray.wait_running()
     if load:
         cpu_load()
@@ -91,12 +83,12 @@ def test_a_clean_quit_reports_clean(tray_box, runtime_dir, cpu_load, how, load):
     assert not by_markers and not by_records, (by_markers, by_records)
 
 
-def test_a_process_that_lingers_is_named(tray_box, runtime_dir):
+def test_a_process_that_lingers_is_named(trays, runtime_dir):
     """A marked process of the tray's tree that ignores SIGTERM (as a worker of
     an older version would be) is still there after the service stopped: the
     quit must end it and say so, naming its role and pid."""
     tray = TrayProc(runtime_dir)
-    tray_box.append(tray)
+    trays.append(tray)
     snap = tray.wait_running()
     lingering = desktop.orphan({"ASR_TRAY_ROLE": "worker", "ASR_TRAY_INSTANCE": snap["instance"],
                                 "ASR_TRAY_PARENT_PID": str(snap["service_pid"])},
@@ -117,12 +109,12 @@ def test_a_process_that_lingers_is_named(tray_box, runtime_dir):
     assert not by_markers and not by_records, (by_markers, by_records)
 
 
-def test_a_stuck_resource_tracker_is_named_as_such(tray_box, runtime_dir):
+def test_a_stuck_resource_tracker_is_named_as_such(trays, runtime_dir):
     """The resource tracker is named by its identity (the service's record of
     its pid and create_time), never as "service": frozen with SIGSTOP it
     cannot leave, so the quit has to end it and says what it was."""
     tray = TrayProc(runtime_dir)
-    tray_box.append(tray)
+    trays.append(tray)
     tray.wait_running()
     snap = tray.wait_for(lambda s: any(r["role"] == "resource tracker"
                                        for r in s["status_window"]["rows"]),

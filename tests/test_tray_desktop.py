@@ -32,14 +32,6 @@ def _desktop():
     desktop.need_desktop()
 
 
-@pytest.fixture
-def trays():
-    started: list[TrayProc] = []
-    yield started
-    for t in started:
-        t.kill()
-
-
 def launch(trays, runtime_dir, *args) -> TrayProc:
     t = TrayProc(runtime_dir, *args)
     trays.append(t)

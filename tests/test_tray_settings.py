@@ -17,14 +17,6 @@ from tests.support import desktop
 from tests.support.desktop import TrayProc, wait_no_survivors
 
 
-@pytest.fixture
-def trays():
-    started: list[TrayProc] = []
-    yield started
-    for t in started:
-        t.kill()
-
-
 def held_port() -> socket.socket:
     """A listening socket on a port whose next neighbour is free too."""
     while True:
