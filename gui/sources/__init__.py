@@ -2,8 +2,7 @@
 the service's stream: anything with read(timeout) -> bytes and stop()
 (gui/controllers/stream_client.AudioSource).
 
-  capture   microphones (PortAudio through sounddevice)
-
-More captions sources (system audio, a file played back) get their own
-modules here.
+  capture   input devices and what the computer plays (PortAudio through
+            sounddevice; WASAPI loopback devices on Windows where PortAudio has them)
+  pulse     PulseAudio/PipeWire sources and monitors (pactl, PULSE_SOURCE)
 """

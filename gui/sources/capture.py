@@ -1,8 +1,16 @@
-"""Microphone capture: a device list people recognise, and 16 kHz mono PCM.
+"""Audio capture: a device list people recognise, and 16 kHz mono PCM.
 
-The PortAudio callback only copies the block into a queue and updates the
-level: it never waits for the network or the UI. Conversion (channel mix,
-resampling from the device's own rate) happens in the reader's thread.
+The list has every input device PortAudio offers and, where the platform
+has them, what the computer is playing ("What this computer plays: ..."):
+PulseAudio/PipeWire monitors on Linux (with every single source, through
+gui/sources/pulse.py), WASAPI loopback devices on Windows when the PortAudio
+library lists them (see `_is_loopback`). docs/sources.md has what each
+platform needs and how the rates were chosen.
+
+The PortAudio callback only mixes the channels to mono, copies the block
+into a queue and updates the level: it never waits for the network or the
+UI. Resampling from the device's own rate (service/pcm.py, with an
+anti-aliasing filter) happens in the reader's thread.
 
 PortAudio lists devices once, when it is initialised; a microphone plugged
 in later, or one that came back, is only seen after a re-initialisation,
@@ -22,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QCoreApplication
 
+from gui.sources import pulse
 from service.pcm import SAMPLE_RATE as TARGET_RATE
 from service.pcm import ChunkResampler as Resampler
 
@@ -41,6 +50,10 @@ _ALSA_PLUMBING = re.compile(r"^(sysdefault|dmix|dsnoop|front|rear|center_lfe|sid
 # Windows' "whatever the default is" entries: the real default is marked instead.
 _WINDOWS_MAPPERS = ("microsoft sound mapper - input", "primary sound capture driver")
 _MME_NAME_LIMIT = 31        # MME cuts names at 31 characters
+# PortAudio (after 19.7.0) lists each WASAPI output once more as an input named
+# "<output> [Loopback]"; its source says other projects rely on that name.
+_LOOPBACK_SUFFIX = "[Loopback]"
+MICROPHONE, PLAYBACK = "microphone", "playback"
 
 _pa_lock = threading.Lock()  # PortAudio (re)initialisation vs. opening a stream
 
@@ -59,6 +72,8 @@ class InputDevice:
     channels: int
     rate: float
     is_default: bool
+    kind: str = MICROPHONE  # PLAYBACK: what the computer plays (a monitor, a loopback)
+    source: str = ""        # a PulseAudio source name, opened through ALSA's "pulse" device
 
 
 def _sd():
@@ -70,6 +85,11 @@ def _sd():
             "loaded ({error}). Install PortAudio (libportaudio2 on Debian/Ubuntu), then start "
             "captions again.").format(error=exc)) from None
     return sounddevice
+
+
+def _plays(device: str) -> str:
+    return QCoreApplication.translate("Capture", "What this computer plays: {device}").format(
+        device=device)
 
 
 def _pretty(name: str, hostapi: str) -> str:
@@ -100,13 +120,55 @@ def list_input_devices(rescan: bool = False) -> list[InputDevice]:
                 sd._terminate()
                 sd._initialize()
             apis = sd.query_hostapis()
-            devices = sd.query_devices()
+            devices = [dict(d) for d in sd.query_devices()]
             default_in = sd.default.device[0]
+            for d in devices:
+                if apis[d["hostapi"]]["name"] == "Windows WASAPI":
+                    d["loopback"] = _is_loopback(sd, d)
         except Exception as exc:
             raise CaptureError(QCoreApplication.translate(
                 "Capture", "The list of audio devices could not be read ({error}). Check that "
                 "the sound system is running, then refresh the list.").format(error=exc)) from None
-    return collapse(devices, apis, default_in)
+    found = collapse(devices, apis, default_in)
+    if any(d.hostapi == "ALSA" and d.name == "pulse" for d in found) and \
+            not any(a["name"] == "PulseAudio" for a in apis):
+        found = with_pulse_sources(found, pulse.list_sources())
+    return found
+
+
+def _is_loopback(sd, device: dict) -> bool:
+    """A WASAPI loopback input. PaWasapi_IsLoopback is in sounddevice's
+    declarations but only in PortAudio libraries built after 19.7.0 (the one
+    sounddevice bundles for Windows is 19.7.0: it has neither the function
+    nor loopback devices); without it, PortAudio's name marker decides."""
+    try:
+        return sd._lib.PaWasapi_IsLoopback(device["index"]) == 1
+    except AttributeError:
+        return device["name"].rstrip().endswith(_LOOPBACK_SUFFIX)
+
+
+def with_pulse_sources(found: list[InputDevice], sources) -> list[InputDevice]:
+    """The PortAudio list plus one entry per PulseAudio/PipeWire source
+    (pulse.PulseSource), opened through the ALSA "pulse" device: the
+    microphones after PortAudio's entries, the monitors last."""
+    via = next(d for d in found if d.hostapi == "ALSA" and d.name == "pulse")
+    mics, plays = [], []
+    for s in sources:
+        dev = InputDevice(key=f"ALSA|pulse|{s.name}",
+                          label=_plays(s.monitor_of) if s.monitor_of else s.description,
+                          name=s.name, hostapi="ALSA", index=via.index, channels=s.channels,
+                          rate=float(s.rate), is_default=False,
+                          kind=PLAYBACK if s.monitor_of else MICROPHONE, source=s.name)
+        (plays if s.monitor_of else mics).append(dev)
+    taken = {d.label for d in found}
+    out = list(found)
+    by_label = lambda d: d.label.lower()  # noqa: E731
+    for dev in sorted(mics, key=by_label) + sorted(plays, key=by_label):
+        if dev.label in taken:      # two sources with one description: the name tells them apart
+            dev = InputDevice(**{**vars(dev), "label": f"{dev.label} ({dev.name})"})
+        taken.add(dev.label)
+        out.append(dev)
+    return out
 
 
 def collapse(devices, apis, default_in: int | None) -> list[InputDevice]:
@@ -126,11 +188,23 @@ def collapse(devices, apis, default_in: int | None) -> list[InputDevice]:
             continue
         if d["name"].strip().lower() in _WINDOWS_MAPPERS:
             continue
-        found.append(InputDevice(key=f"{api}|{d['name']}", label=_pretty(d["name"], api),
+        label, kind = _pretty(d["name"], api), MICROPHONE
+        loopback = d["loopback"] if "loopback" in d else (
+            api == "Windows WASAPI" and d["name"].rstrip().endswith(_LOOPBACK_SUFFIX))
+        if loopback:
+            output = d["name"].rstrip()
+            if output.endswith(_LOOPBACK_SUFFIX):
+                output = output[:-len(_LOOPBACK_SUFFIX)].rstrip()
+            label, kind = _plays(output), PLAYBACK
+        elif api == "PulseAudio" and d["name"].startswith("Monitor of "):
+            # a PortAudio with its own PulseAudio host API lists monitors itself
+            label, kind = _plays(d["name"][len("Monitor of "):].strip()), PLAYBACK
+        found.append(InputDevice(key=f"{api}|{d['name']}", label=label,
                                  name=d["name"], hostapi=api, index=d["index"],
                                  channels=d["max_input_channels"], rate=d["default_samplerate"],
-                                 is_default=d["index"] == default_in))
-    found.sort(key=lambda x: (not x.is_default, rank.get(x.hostapi, 99)))
+                                 is_default=d["index"] == default_in and kind == MICROPHONE,
+                                 kind=kind))
+    found.sort(key=lambda x: (not x.is_default, x.kind == PLAYBACK, rank.get(x.hostapi, 99)))
     kept: list[InputDevice] = []
     for dev in found:
         twin = next((k for k in kept if _same_device(k.label, dev.label)), None)
@@ -179,9 +253,9 @@ class Capture:
                     "Capture", "The microphone '{device}' is not connected any more. Plug it "
                     "back in, or pick another device, then press Start.").format(
                         device=device.label))
-        channels = max(1, min(dev.channels, 2))  # a mix of two is enough for speech
+        channels = self._channels(dev)
         self._resample = Resampler(dev.rate)
-        with _pa_lock:
+        with _pa_lock, pulse.selected(dev.source):
             try:
                 self._stream = sd.InputStream(
                     device=dev.index, samplerate=dev.rate, channels=channels, dtype="float32",
@@ -200,6 +274,15 @@ class Capture:
         log.info("capturing from %s (%s, %d ch, %g Hz)", dev.label, dev.hostapi, channels, dev.rate)
         return dev
 
+    @staticmethod
+    def _channels(dev: InputDevice) -> int:
+        """A mix of two is enough for speech; but a WASAPI loopback stream
+        in shared mode opens reliably only with the output's own channel count (5.1
+        speakers: 6), mixed down to mono in the callback like any other."""
+        if dev.kind == PLAYBACK and dev.hostapi == "Windows WASAPI":
+            return max(1, dev.channels)
+        return max(1, min(dev.channels, 2))
+
     def stop(self) -> None:
         """Close the stream (blocking for a moment in PortAudio: not on the UI thread)."""
         self._stopping = True
@@ -214,6 +297,7 @@ class Capture:
 
     # ------------------------------------------------------------ PortAudio's thread
     def _callback(self, indata, frames, time_info, status) -> None:
+        # Channels are averaged to mono before resampling (service/pcm.py filters it).
         block = indata.mean(axis=1) if indata.shape[1] > 1 else indata[:, 0].copy()
         rms = float(np.sqrt(np.mean(block * block))) if block.size else 0.0
         self.level = max(0.0, min(1.0, (20 * np.log10(rms + 1e-9) + 60) / 60))
