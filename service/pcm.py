@@ -57,6 +57,9 @@ def check_rate(sample_rate: int) -> None:
                        f"at a rate between {MIN_RATE} and {MAX_RATE} Hz (16000 is best).")
 
 
+INT16_MAX_FLOAT = 32767 / 32768   # the largest sample 16-bit PCM holds, as float
+
+
 def pcm16_to_float(pcm: bytes, sample_rate: int) -> np.ndarray:
     check_rate(sample_rate)
     if len(pcm) % 2:
@@ -73,9 +76,10 @@ def resample(audio: np.ndarray, rate: float) -> np.ndarray:
         return audio
     import soxr
 
-    out = soxr.resample(np.ascontiguousarray(audio, dtype=np.float32), rate, SAMPLE_RATE,
-                        quality="HQ")
-    return np.asarray(out, dtype=np.float32)
+    out = np.asarray(soxr.resample(np.ascontiguousarray(audio, dtype=np.float32), rate,
+                                   SAMPLE_RATE, quality="HQ"), dtype=np.float32)
+    # The filter overshoots on full-scale edges; keep what 16-bit PCM can hold.
+    return np.clip(out, -1.0, INT16_MAX_FLOAT, out=out)
 
 
 def _filter_bank(p: int, q: int, rows: int) -> tuple[np.ndarray, int]:

@@ -307,3 +307,12 @@ def check_events(events) -> None:
         assert e["type"] in ("partial", "final"), e
         assert isinstance(e["text"], str), e
         assert 0 <= e["start"] <= e["end"], e
+
+
+def test_pcm16_to_float_keeps_full_scale_within_16_bit_range():
+    """The case hypothesis 6.170.17 found: a filter's overshoot on a short,
+    near-full-scale clip must not leave the range 16-bit PCM came from."""
+    pcm = np.array([32767, -32768, 32767, 32767], dtype="<i2").tobytes()
+    for rate in (4000, 22050, 44100, 48000, 96000):
+        audio = pcm16_to_float(pcm, rate)
+        assert audio.size == 0 or (-1.0 <= audio.min() and audio.max() < 1.0), (rate, audio)
