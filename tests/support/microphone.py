@@ -32,9 +32,12 @@ class MicWriter(threading.Thread):
     nothing is queued, because PulseAudio's pipe source only advances while
     data arrives."""
 
-    def __init__(self, fifo: str):
-        super().__init__(name="mic-writer", daemon=True)
+    def __init__(self, fifo: str, rate: int = RATE, channels: int = 1):
+        super().__init__(name=f"mic-writer-{rate}", daemon=True)
         self.fifo = fifo
+        self.rate = rate
+        self.frame = 2 * channels                  # bytes per s16le frame
+        self.chunk = CHUNK if (rate, channels) == (RATE, 1) else self.frame * rate // 20
         self.q: queue.Queue = queue.Queue()
         self.halt = threading.Event()
         self.spoken = threading.Event()   # set when the last queued audio was written
@@ -42,8 +45,9 @@ class MicWriter(threading.Thread):
 
     def say(self, pcm: bytes) -> None:
         self.spoken.clear()
-        for i in range(0, len(pcm), CHUNK):
-            self.q.put(pcm[i:i + CHUNK])
+        assert len(pcm) % self.frame == 0
+        for i in range(0, len(pcm), self.chunk):
+            self.q.put(pcm[i:i + self.chunk])
 
     def hush(self) -> None:
         """Drop whatever is still queued."""
@@ -61,7 +65,7 @@ class MicWriter(threading.Thread):
                 fcntl.fcntl(fd, F_SETPIPE_SZ, 4096)
             except OSError:
                 pass
-            silence = b"\0" * CHUNK
+            silence = b"\0" * self.chunk
             # Paced in real time: the pipe source takes data as fast as it
             # comes, so an unpaced writer would be a microphone running at
             # many times real time.
@@ -73,7 +77,7 @@ class MicWriter(threading.Thread):
                     self.spoken.set()
                     data = silence
                 os.write(fd, data)
-                due += len(data) / 2 / RATE
+                due += len(data) / self.frame / self.rate
                 wait = due - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
