@@ -15,6 +15,11 @@ there first):
     partial(str)             the words heard so far of the utterance in progress
     final(str)               a finished line ("" when the utterance had no words:
                              the partial goes away and nothing takes its place)
+    finished_line(dict)      the same line on the session's timeline, right after
+                             `final`: {"text", "start", "end"} in seconds since the
+                             session began, plus "cut": True when the service cut
+                             continuous speech there (the next line goes on with the
+                             same sentence); {} for an utterance without words
     devices(list, str)       the microphones found, and a sentence when listing failed
     level(float)             0..1 input level, every 50 ms while listening
     model_info(ModelInfo)    what GET /v1/status says of the loaded model (its
@@ -76,6 +81,8 @@ class CaptionSession:
         shift = stream_began - self.began
         seg = {"start": max(0.0, round(event["start"] + shift, 3)),
                "end": max(0.0, round(event["end"] + shift, 3)), "text": text}
+        if event.get("cut"):
+            seg["cut"] = True
         self.segments.append(seg)
         self.segments.sort(key=lambda s: s["start"])  # a flushing old stream may land late
         return seg
@@ -114,6 +121,7 @@ class LiveCaptions(QObject):
     error = Signal(str)
     partial = Signal(str)
     final = Signal(str)
+    finished_line = Signal(object)
     devices = Signal(object, str)
     level = Signal(float)
     model_info = Signal(object)
@@ -288,6 +296,7 @@ class LiveCaptions(QObject):
     def on_final(self, client, event: dict) -> None:
         seg = self.session.add(self._stream_began(client), event)
         self.final.emit(seg["text"] if seg else "")
+        self.finished_line.emit(dict(seg) if seg else {})
 
     def on_notice(self, client, event: dict) -> None:
         code = str(event.get("code") or "")
