@@ -1,8 +1,12 @@
 """The captions window's display and session tools, driven through its
 LiveCaptions controller with protocol events (the audio path itself is in
-test_captions_e2e.py)."""
+test_captions_e2e.py): partials and finals, timestamps on and off, the gap
+between utterances, a sentence the service cut kept as one, the service
+line, and the snapshot the tray's test hooks write. (The subtitle overlay:
+test_subtitle_overlay.py.)"""
 from __future__ import annotations
 
+import json
 import os
 import re
 from types import SimpleNamespace
@@ -41,11 +45,14 @@ def partial(w, client, text, start, end):
     w.live.partial.emit(text)
 
 
-def say(w, client, start, end, text, partial_words=2):
+def say(w, client, start, end, text, partial_words=2, cut=False):
     words = text.split()
     for n in range(1, min(partial_words, len(words)) + 1):
         partial(w, client, " ".join(words[:n]), start, start + 0.5 * n)
-    w.live.on_final(client, {"type": "final", "text": text, "start": start, "end": end})
+    event = {"type": "final", "text": text, "start": start, "end": end}
+    if cut:
+        event["cut"] = True   # the service cut continuous speech here
+    w.live.on_final(client, event)
 
 
 def char_format_at(w, pos):
@@ -54,8 +61,18 @@ def char_format_at(w, pos):
     return cursor.charFormat()
 
 
+def blocks(w) -> list:
+    """The document's paragraphs: (text, top margin)."""
+    out, block = [], w.view.document().begin()
+    while block.isValid():
+        out.append((block.text(), block.blockFormat().topMargin()))
+        block = block.next()
+    return out
+
+
 def test_partial_is_distinct_and_replaced_by_the_final(window):
     w = window
+    w.timestamps_box.setChecked(False)   # the words alone (timestamps: their own test)
     c = FakeStream(100.0)
     say(w, c, 0.5, 2.0, "Hello there.")
     partial(w, c, "How are", 3.0, 3.5)
@@ -100,6 +117,7 @@ def test_follows_the_newest_line_unless_scrolled_up(window, qtbot):
 
 def test_font_size_on_top_copy_and_clear(window):
     w = window
+    w.timestamps_box.setChecked(False)
     w.font_size.setValue(22)
     assert w.view.font().pointSize() == 22
     w.set_always_on_top(True)
@@ -157,3 +175,134 @@ def test_partials_of_a_stream_that_is_not_listening_are_not_shown(window):
     w.live.on_partial(FakeStream(0.0), stray)
     assert shown == [] and w.view.toPlainText() == ""
     assert w.live.is_idle() and not w.is_listening()
+
+
+# ------------------------------------------------------------ timestamps, gaps, cuts
+def test_timestamps_before_each_line_muted_and_toggled(window):
+    w = window
+    assert w.timestamps_box.isChecked() and w.timestamps_box.text() == "Timestamps"  # default on
+    c = FakeStream(0.0)
+    say(w, c, 12.4, 14.0, "Hello there.")
+    say(w, c, 3725.2, 3727.0, "An hour in.")
+    partial(w, c, "still talking", 3728.0, 3728.5)
+    assert w.view.toPlainText().splitlines() == [
+        "[00:12] Hello there.", "[1:02:05] An hour in.", "still talking"]
+    assert w.view.final_text() == "Hello there.\nAn hour in."   # the words, without stamps
+    assert w.view.partial_text() == "still talking"
+    stamp, word = char_format_at(w, 0), char_format_at(w, len("[00:12] "))
+    assert stamp.foreground().color() != word.foreground().color()
+    assert not stamp.fontItalic()
+    # muted: nearer the background's lightness than the words are
+    base = w.view.palette().base().color().lightness()
+    assert abs(stamp.foreground().color().lightness() - base) < \
+        abs(w.view.palette().text().color().lightness() - base)
+
+    w.timestamps_box.setChecked(False)                  # the lines there are drawn again
+    assert w.view.toPlainText().splitlines() == ["Hello there.", "An hour in.", "still talking"]
+    assert w.view.partial_text() == "still talking"
+    assert char_format_at(w, w.view.toPlainText().index("still")).fontItalic()
+    say(w, c, 3730.0, 3731.0, "No stamp now.", partial_words=0)
+    assert w.view.toPlainText().splitlines()[-1] == "No stamp now."
+    w.timestamps_box.setChecked(True)
+    assert w.view.toPlainText().splitlines() == [
+        "[00:12] Hello there.", "[1:02:05] An hour in.", "[1:02:10] No stamp now."]
+    assert w.copy() == "Hello there.\nAn hour in.\nNo stamp now."   # all lines: the words
+
+
+def test_a_gap_between_utterances_that_a_copy_does_not_pick_up(window):
+    w = window
+    c = FakeStream(0.0)
+    say(w, c, 0.0, 1.0, "First line.")
+    say(w, c, 2.0, 3.0, "Second line.")
+    partial(w, c, "third", 4.0, 4.5)
+    found = blocks(w)
+    assert [text for text, _ in found] == ["[00:00] First line.", "[00:02] Second line.", "third"]
+    assert found[0][1] == 0 and all(margin >= 4 for _, margin in found[1:]), found
+    plain = w.view.toPlainText()
+    assert "\n\n" not in plain
+    w.view.selectAll()
+    assert "\n\n" not in w.copy()
+    # The gap follows the text size
+    small = blocks(w)[1][1]
+    w.font_size.setValue(28)
+    assert blocks(w)[1][1] > small and w.view.toPlainText() == plain
+
+
+def test_a_line_after_a_cut_continues_the_same_sentence(window):
+    w = window
+    c = FakeStream(0.0)
+    say(w, c, 1.0, 16.0, "We walked down to the market and", cut=True)
+    partial(w, c, "then we", 16.0, 16.5)                 # the partial goes on in the sentence
+    assert w.view.document().blockCount() == 1
+    assert w.view.partial_text() == "then we"
+    assert char_format_at(w, w.view.toPlainText().index("then")).fontItalic()
+    say(w, c, 16.0, 19.0, "then we bought some apples.", partial_words=0)
+    say(w, c, 21.0, 22.0, "After a pause.", partial_words=0)
+    assert w.view.toPlainText().splitlines() == [
+        "[00:01] We walked down to the market and then we bought some apples.",
+        "[00:21] After a pause."]
+    assert w.view.final_text() == ("We walked down to the market and then we bought some "
+                                   "apples.\nAfter a pause.")
+    assert w.copy() == w.view.final_text()
+    # the session keeps both lines for the exports, with their own timing
+    assert [s["text"] for s in w.live.session.segments] == [
+        "We walked down to the market and", "then we bought some apples.", "After a pause."]
+    w.timestamps_box.setChecked(False)                  # drawn again: still one sentence
+    assert w.view.toPlainText().splitlines()[0] == (
+        "We walked down to the market and then we bought some apples.")
+    w.clear()
+    say(w, c, 30.0, 31.0, "Fresh start.", partial_words=0)
+    assert w.view.toPlainText() == "Fresh start."
+
+
+def test_timestamps_choice_is_remembered_once_the_store_keeps_it(qtbot):
+    from gui.settings.store import REMEMBERED
+    from gui.widgets.captions_window import TIMESTAMPS_SETTING, CaptionsWindow
+
+    first = CaptionsWindow(service_url=lambda: None)
+    qtbot.addWidget(first)
+    first.timestamps_box.setChecked(False)
+    assert not first.view.timestamps()
+    if TIMESTAMPS_SETTING not in REMEMBERED:
+        pytest.skip("gui/settings/store.py does not keep captions_timestamps yet")
+    second = CaptionsWindow(service_url=lambda: None)
+    qtbot.addWidget(second)
+    assert not second.timestamps_box.isChecked() and not second.view.timestamps()
+
+
+# ------------------------------------------------------------ service line and snapshot
+def test_service_line_says_what_the_service_is_doing(window, qtbot):
+    w = window
+    assert not w.service_bar.isVisible()                # no tray has said anything: as before
+    w.set_service_state("stopped")
+    assert w.service_bar.isVisible() and w.service_button.isVisible()
+    assert w.service_text.text() == "The ASR service is not running. Captions need it."
+    assert w.service_button.text() == "Start the service"
+    with qtbot.waitSignal(w.start_service_requested, timeout=1000):
+        qtbot.mouseClick(w.service_button, Qt.LeftButton)
+    w.set_service_state("starting")
+    assert w.service_bar.isVisible() and not w.service_button.isVisible()
+    assert w.service_text.text() == "Starting the ASR service…"
+    w.set_service_state("running")
+    assert not w.service_bar.isVisible()
+
+
+def test_snapshot_says_what_a_person_sees(window):
+    w = window
+    c = FakeStream(50.0)
+    say(w, c, 0.5, 2.0, "Good morning.", cut=True)
+    say(w, c, 2.0, 3.5, "everyone here.")
+    partial(w, c, "Let us", 4.0, 4.5)
+    snap = w.snapshot()
+    dev = w.device_box.currentData()
+    assert snap["source"] == ({"key": dev.key, "label": dev.label} if dev is not None else None)
+    assert snap["visible"] is True and snap["listening"] is False
+    assert snap["lines"] == [{"text": "Good morning.", "start": 0.5, "end": 2.0},
+                             {"text": "everyone here.", "start": 2.0, "end": 3.5}]
+    assert snap["partial"] == "Let us" and snap["status"] == w.status.text()
+    assert snap["timestamps"] is True
+    assert snap["overlay"] == {"visible": False, "lines": ["everyone here.", "Let us"],
+                               "geometry": None}
+    w.timestamps_box.setChecked(False)
+    assert w.snapshot()["timestamps"] is False
+    json.dumps(snap)                                    # the tray writes it as JSON

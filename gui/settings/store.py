@@ -68,6 +68,7 @@ class Settings:
     # Remembered without asking
     captions_font_size: int = DEFAULT_FONT_SIZE
     captions_on_top: bool = False
+    captions_timestamps: bool = True
     export_folder: str = ""        # the folder of the last export ("": the home folder)
     geometries: dict[str, bytes] = field(default_factory=dict)   # window name -> saveGeometry()
 
@@ -81,11 +82,12 @@ KEYS = {
     "language": "captions/language", "microphone": "captions/microphone",
     "vad_threshold": "captions/vad_threshold", "end_silence_ms": "captions/end_silence_ms",
     "captions_font_size": "captions/font_size", "captions_on_top": "captions/always_on_top",
+    "captions_timestamps": "captions/timestamps",
     "export_folder": "captions/export_folder",
     "start_at_login": "app/start_at_login", "ui_language": "app/ui_language",
 }
 GEOMETRY_GROUP = "windows"
-REMEMBERED = ("captions_font_size", "captions_on_top", "export_folder")
+REMEMBERED = ("captions_font_size", "captions_on_top", "captions_timestamps", "export_folder")
 EDITED = tuple(name for name in KEYS if name not in REMEMBERED)   # what the window edits
 
 

@@ -154,7 +154,7 @@ _RULES = {
     "device": _device, "compute_type": _compute_type, "language": _language,
     "ui_language": _ui_language, "captions_font_size": _font_size,
     "microphone": _text, "export_folder": _text,
-    "start_service": _switch, "start_at_login": _switch, "captions_on_top": _switch,
+    "start_service": _switch, "start_at_login": _switch, "captions_on_top": _switch, "captions_timestamps": _switch,
 }
 
 

@@ -1,6 +1,8 @@
 """The live captions window: microphone and language pickers, level,
-start/stop, the running transcript, a notice line, and export of the session
-as TXT, SRT or VTT.
+start/stop, the running transcript (timestamps on or off, a gap between
+utterances, a sentence the service cut kept as one), a service line and a
+notice line, the subtitle overlay's switch, and export of the session as
+TXT, SRT or VTT.
 
 Public interface (the tray wires it into its menu):
     CaptionsWindow(service_url: Callable[[], str | None] = None, parent=None,
@@ -11,15 +13,22 @@ Public interface (the tray wires it into its menu):
                                   and the VAD values take effect at the next Start
     listening_changed = Signal(bool), error = Signal(str)
     models_requested = Signal()   the notice's "Choose a model…" (shown when connected)
+    set_service_state(state)      "running" | "starting" | "stopped", from the tray;
+                                  stopped shows a line with a "Start the service" button
+    start_service_requested = Signal()   that button
+    show_overlay(on)              the subtitle overlay (gui/widgets/subtitle_overlay.py)
+    snapshot() -> dict            what a person sees, for the tray's test snapshot
     export(path, fmt) -> Path     (what the Export menu's file dialog calls)
     live                          the LiveCaptions controller it shows
 
 What it remembers (gui/settings/store.py, per user): the text size and
 always-on-top as they change, its geometry (on close, and shortly after a
-move or resize, so a quit with the window open keeps it too), the folder of
-the last export, and the microphone and language picked here (the same
-settings the Settings window edits). The stream is opened with the picked
-language and the saved VAD threshold and end-of-speech silence.
+move or resize, so a quit with the window open keeps it too), the overlay's
+geometry, the folder of the last export, and the microphone and language
+picked here (the same settings the Settings window edits); timestamps on or
+off too, once the store has the key (TIMESTAMPS_SETTING). The stream is
+opened with the picked language and the saved VAD threshold and
+end-of-speech silence.
 
 The window only shows and asks: the stream, the capture, the session's
 timeline, the microphone scans and the question for the model's languages
@@ -30,21 +39,23 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QByteArray, QMetaMethod, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (QColor, QFont, QFontMetrics, QTextBlockFormat, QTextCharFormat,
+                           QTextCursor)
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QFrame,
                                QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSpinBox,
                                QTextEdit, QToolButton, QVBoxLayout, QWidget)
 
 from gui.controllers.live_captions import FORMATS, LiveCaptions, ModelInfo, format_name
 from gui.controllers.stream_client import StreamOptions
-from gui.settings.store import Settings, SettingsError, SettingsStore
+from gui.settings.store import REMEMBERED, Settings, SettingsError, SettingsStore
 from gui.settings.validation import FONT_SIZE_RANGE
 from gui.widgets.language_names import language_name
+from gui.widgets.subtitle_overlay import SubtitleOverlay
 
 log = logging.getLogger("asr.captions")
 
@@ -52,28 +63,133 @@ GEOMETRY_NAME = "captions"       # its key among the remembered window geometrie
 GEOMETRY_SAVE_MS = 500           # after the last move or resize
 NOTICE_STYLE = ("QFrame#notice { background: #fff4ce; border: 1px solid #d9b44a; "
                 "border-radius: 4px; } QFrame#notice QLabel { color: #4a3b00; }")
+STAMP_COLOUR = "#7f8c8d"         # timestamps: readable, and quieter than the words
+GAP_LINES = 0.5                  # the gap between utterances, in lines of the text size
+OVERLAY_SCALE = 1.5              # the overlay's text against the window's: read from afar
+# Timestamps on or off is remembered once gui/settings/store.py has this key
+# (a bool among REMEMBERED); until then it lasts as long as the window.
+TIMESTAMPS_SETTING = "captions_timestamps"
+DEFAULT_TIMESTAMPS = True
 
+
+
+def format_stamp(seconds: float) -> str:
+    """A line's time since the captions began: "[00:12]", "[1:02:05]" past an hour."""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"[{hours}:{minutes:02d}:{secs:02d}]" if hours else f"[{minutes:02d}:{secs:02d}]"
+
+
+@dataclass
+class Paragraph:
+    """Finished lines shown as one paragraph: one line, or the lines of
+    continuous speech the service cut (each cut line continues here)."""
+    start: float | None            # seconds since the session began; None: not known
+    texts: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        return " ".join(self.texts)
 
 
 class TranscriptView(QTextEdit):
-    """Finished lines in the normal colour, the current partial after them in
-    grey italics; follows the newest line unless the user scrolled up."""
+    """Finished lines as paragraphs with a gap between them (a block margin,
+    not a blank line: a copy picks up no empty lines), each after its
+    timestamp in a muted colour when timestamps are on; a line that follows
+    a cut continues the paragraph before it, so a sentence the service cut
+    reads as one. The current partial comes after them in grey italics.
+    Follows the newest line unless the user scrolled up.
+
+    The paragraphs are kept as data too: turning timestamps on or off, or a
+    new text size, draws them again."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setReadOnly(True)
         self.setAcceptRichText(False)
         self.setPlaceholderText(self.tr("Captions appear here while you speak."))
+        self._paragraphs: list[Paragraph] = []
+        self._continues = False               # the last finished line was cut: the next joins it
+        self._partial = ""                    # the partial shown now
         self._partial_at: int | None = None   # document position where the partial begins
+        self._timestamps = True
         self.final_format = QTextCharFormat()
+        self.stamp_format = QTextCharFormat()
+        self.stamp_format.setForeground(QColor(STAMP_COLOUR))
         self.partial_format = QTextCharFormat()
         self.partial_format.setForeground(QColor("#8a8a8a"))
         self.partial_format.setFontItalic(True)
+
+    # ------------------------------------------------------------ what it shows
+    def add_line(self, line: dict) -> None:
+        """A finished line ({"text", "start", "cut"?}); an empty one only
+        ends the partial."""
+        text = str(line.get("text") or "").strip()
+
+        def change(cursor):
+            self._drop_partial(cursor)
+            if text:
+                self._write_line(cursor, text, line.get("start"))
+                self._continues = bool(line.get("cut"))
+        self._edit(change)
+
+    def add_final(self, text: str) -> None:
+        """A finished line without timing (no timestamp)."""
+        self.add_line({"text": text})
+
+    def set_partial(self, text: str) -> None:
+        text = text.strip()
+
+        def change(cursor):
+            self._drop_partial(cursor)
+            self._write_partial(cursor, text)
+        self._edit(change)
+
+    def set_timestamps(self, on: bool) -> None:
+        if on != self._timestamps:
+            self._timestamps = on
+            self.redraw()
+
+    def timestamps(self) -> bool:
+        return self._timestamps
+
+    def redraw(self) -> None:
+        """Everything again from the paragraphs (timestamps toggled, new text size)."""
+        def change(cursor):
+            cursor.select(QTextCursor.SelectionType.Document)
+            cursor.removeSelectedText()
+            cursor.setBlockFormat(QTextBlockFormat())
+            self._partial_at = None
+            for par in self._paragraphs:
+                self._start_paragraph(cursor, par.start)
+                cursor.insertText(par.text(), self.final_format)
+            self._write_partial(cursor, self._partial)
+        self._edit(change)
+
+    def partial_text(self) -> str:
+        if self._partial_at is None:
+            return ""
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(self._partial_at)
+        cursor.movePosition(QTextCursor.End, QTextCursor.KeepAnchor)
+        return cursor.selectedText().replace("\u2029", "\n").strip()
+
+    def final_text(self) -> str:
+        """The finished lines as shown, one paragraph a line, without the timestamps."""
+        return "\n".join(par.text() for par in self._paragraphs)
+
+    def clear_all(self) -> None:
+        self._paragraphs.clear()
+        self._continues = False
+        self._partial = ""
+        self._partial_at = None
+        self.clear()
 
     def at_bottom(self) -> bool:
         bar = self.verticalScrollBar()
         return bar.value() >= bar.maximum() - 4
 
+    # ------------------------------------------------------------ inside
     def _edit(self, change) -> None:
         follow = self.at_bottom()
         bar = self.verticalScrollBar()
@@ -87,56 +203,59 @@ class TranscriptView(QTextEdit):
         else:
             bar.setValue(kept)
 
+    def _write_line(self, cursor: QTextCursor, text: str, start) -> None:
+        cursor.movePosition(QTextCursor.End)
+        if self._continues and self._paragraphs:
+            self._paragraphs[-1].texts.append(text)
+            cursor.insertText(" " + text, self.final_format)
+            return
+        start = float(start) if isinstance(start, (int, float)) else None
+        self._paragraphs.append(Paragraph(start, [text]))
+        self._start_paragraph(cursor, start)
+        cursor.insertText(text, self.final_format)
+
+    def _write_partial(self, cursor: QTextCursor, text: str) -> None:
+        self._partial = text
+        if not text:
+            return
+        cursor.movePosition(QTextCursor.End)
+        self._partial_at = cursor.position()
+        if self._continues and self._paragraphs:
+            cursor.insertText(" " + text, self.partial_format)   # the same sentence goes on
+        else:
+            self._start_paragraph(cursor, None)
+            cursor.insertText(text, self.partial_format)
+
+    def _start_paragraph(self, cursor: QTextCursor, start: float | None) -> None:
+        """A new block at the end, a gap above it unless it is the first,
+        and the timestamp of `start` when timestamps are on."""
+        cursor.movePosition(QTextCursor.End)
+        fmt = QTextBlockFormat()
+        if cursor.position() > 0:
+            fmt.setTopMargin(self._gap())
+            cursor.insertBlock(fmt, self.final_format)
+        else:
+            cursor.setBlockFormat(fmt)
+        if self._timestamps and start is not None:
+            cursor.insertText(format_stamp(start) + " ", self.stamp_format)
+
+    def _gap(self) -> float:
+        return round(QFontMetrics(self.document().defaultFont()).lineSpacing() * GAP_LINES)
+
     def _drop_partial(self, cursor: QTextCursor) -> None:
+        self._partial = ""
         if self._partial_at is not None:
             cursor.setPosition(self._partial_at)
             cursor.movePosition(QTextCursor.End, QTextCursor.KeepAnchor)
             cursor.removeSelectedText()
             self._partial_at = None
 
-    def _append(self, cursor: QTextCursor, text: str, fmt: QTextCharFormat) -> None:
-        cursor.movePosition(QTextCursor.End)
-        if not self.document().isEmpty() and cursor.position() > 0:
-            cursor.insertBlock()
-        cursor.insertText(text, fmt)
-
-    def set_partial(self, text: str) -> None:
-        def change(cursor):
-            self._drop_partial(cursor)
-            cursor.movePosition(QTextCursor.End)
-            self._partial_at = cursor.position()
-            self._append(cursor, text, self.partial_format)
-        self._edit(change)
-
-    def add_final(self, text: str) -> None:
-        def change(cursor):
-            self._drop_partial(cursor)
-            if text:
-                self._append(cursor, text, self.final_format)
-        self._edit(change)
-
-    def partial_text(self) -> str:
-        if self._partial_at is None:
-            return ""
-        cursor = QTextCursor(self.document())
-        cursor.setPosition(self._partial_at)
-        cursor.movePosition(QTextCursor.End, QTextCursor.KeepAnchor)
-        return cursor.selectedText().replace("\u2029", "\n").strip()
-
-    def final_text(self) -> str:
-        full = self.toPlainText()
-        part = self.partial_text()
-        return full[: len(full) - len(part)].strip() if part and full.endswith(part) else full.strip()
-
-    def clear_all(self) -> None:
-        self._partial_at = None
-        self.clear()
-
 
 class CaptionsWindow(QWidget):
     listening_changed = Signal(bool)
     error = Signal(str)
     models_requested = Signal()
+    start_service_requested = Signal()
 
     def __init__(self, service_url: Callable[[], str | None] | None = None, parent=None,
                  captions: LiveCaptions | None = None,
@@ -190,16 +309,30 @@ class CaptionsWindow(QWidget):
 
         self.status = QLabel(self.tr("Press Start to caption what the microphone hears."))
         self.status.setWordWrap(True)
+        self.service_bar, self.service_text, self.service_button = self._service_line()
         self.notice_bar, self.notice_text, self.notice_models_button = self._notice_line()
         self.view = TranscriptView()
 
-        # -- bottom row: display, language and session tools
+        # -- bottom rows: display; language and session tools
         self.font_size = QSpinBox()
         self.font_size.setRange(*FONT_SIZE_RANGE)
         self.font_size.setSuffix(self.tr(" pt"))
         self.font_size.setValue(self.settings.captions_font_size)
         self.font_size.setToolTip(self.tr("Text size"))
         self.on_top = QCheckBox(self.tr("Always on top"))
+        self.timestamps_box = QCheckBox(self.tr("Timestamps"))
+        self.timestamps_box.setToolTip(self.tr(
+            "Show before each line when it was said (time since the captions began)"))
+        self.timestamps_box.setChecked(self._remembered_timestamps())
+        self.view.set_timestamps(self.timestamps_box.isChecked())
+        self.overlay_box = QCheckBox(self.tr("Subtitle overlay"))
+        self.overlay_box.setToolTip(self.tr(
+            "Show the last two lines in a strip above every window. Drag it to move it, "
+            "drag its edges to resize it."))
+        # No parent (see SubtitleOverlay); it goes when this window goes.
+        self.overlay = SubtitleOverlay(self.store)
+        self.destroyed.connect(self.overlay.deleteLater)
+        self.overlay.hidden_by_user.connect(self._overlay_hidden)
         self.copy_button = QPushButton(self.tr("Copy"))
         self.copy_button.setToolTip(
             self.tr("Copy the selection, or every finished line"))
@@ -212,11 +345,15 @@ class CaptionsWindow(QWidget):
             menu.addAction(self.tr("{name} (.{ext})…").format(name=format_name(fmt), ext=fmt),
                            lambda f=fmt: self._export_dialog(f))
         self.export_button.setMenu(menu)
+        # Two rows: in one, the window would be too wide to sit beside what is captioned.
+        display = QHBoxLayout()
+        display.addWidget(QLabel(self.tr("Size:")))
+        display.addWidget(self.font_size)
+        display.addWidget(self.on_top)
+        display.addWidget(self.timestamps_box)
+        display.addWidget(self.overlay_box)
+        display.addStretch(1)
         bottom = QHBoxLayout()
-        bottom.addWidget(QLabel(self.tr("Size:")))
-        bottom.addWidget(self.font_size)
-        bottom.addWidget(self.on_top)
-        bottom.addSpacing(12)
         bottom.addWidget(QLabel(self.tr("Language:")))
         bottom.addWidget(self.language_box)
         bottom.addStretch(1)
@@ -227,8 +364,10 @@ class CaptionsWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.status)
+        layout.addWidget(self.service_bar)
         layout.addWidget(self.notice_bar)
         layout.addWidget(self.view, 1)
+        layout.addLayout(display)
         layout.addLayout(bottom)
 
         geometry = self.settings.geometries.get(GEOMETRY_NAME)
@@ -249,6 +388,8 @@ class CaptionsWindow(QWidget):
             lambda size: self.store.remember("captions_font_size", size))
         self.on_top.toggled.connect(self.set_always_on_top)
         self.on_top.toggled.connect(lambda on: self.store.remember("captions_on_top", on))
+        self.timestamps_box.toggled.connect(self._timestamps_toggled)
+        self.overlay_box.toggled.connect(self.show_overlay)
         # activated: the person picked one (not the list being filled)
         self.device_box.activated.connect(self._microphone_picked)
         self.language_box.activated.connect(self._language_picked)
@@ -258,8 +399,8 @@ class CaptionsWindow(QWidget):
         live.listening.connect(self._show_listening)
         live.status.connect(self._set_status)
         live.error.connect(self._show_error)
-        live.partial.connect(self.view.set_partial)
-        live.final.connect(self.view.add_final)
+        live.partial.connect(self._show_partial)
+        live.finished_line.connect(self._show_line)   # after `final`: the line with its timing
         live.devices.connect(self._show_devices)
         live.level.connect(self._show_level)
         live.model_info.connect(self._show_model)
@@ -314,6 +455,53 @@ class CaptionsWindow(QWidget):
         """Write the session (finished lines) as txt, srt or vtt."""
         return self.live.export(path, fmt)
 
+    def set_service_state(self, state: str) -> None:
+        """What the tray knows of the ASR service: "running", "starting" or
+        "stopped" ("error" counts as stopped). Stopped shows a line with a
+        button that asks for it to start; starting says so; running (and
+        anything else: the controller's own status line covers a restart)
+        hides the line."""
+        if state in ("stopped", "error"):
+            self.service_text.setText(self.tr("The ASR service is not running. Captions need it."))
+            self.service_button.show()
+            self.service_bar.show()
+        elif state == "starting":
+            self.service_text.setText(self.tr("Starting the ASR service…"))
+            self.service_button.hide()
+            self.service_bar.show()
+        else:
+            self.service_bar.hide()
+
+    def show_overlay(self, on: bool) -> None:
+        """The subtitle overlay on or off (its check box follows)."""
+        if self.overlay_box.isChecked() != on:
+            self.overlay_box.setChecked(on)   # toggled: back here
+            return
+        if on:
+            self.overlay.show_here(self.screen())
+        else:
+            self.overlay.hide()
+
+    def snapshot(self) -> dict:
+        """What a person sees, for the tray's test snapshot (no I/O)."""
+        dev = self.device_box.currentData()
+        overlay = self.overlay
+        shown = overlay.isVisible()
+        where = overlay.geometry()
+        return {
+            "visible": self.isVisible(),
+            "listening": self.is_listening(),
+            "source": {"key": dev.key, "label": dev.label} if dev is not None else None,
+            "lines": [{"text": seg["text"], "start": seg["start"], "end": seg["end"]}
+                      for seg in self.live.session.segments],
+            "partial": self.view.partial_text(),
+            "status": self.status.text(),
+            "timestamps": self.timestamps_box.isChecked(),
+            "overlay": {"visible": shown, "lines": overlay.lines(),
+                        "geometry": [where.x(), where.y(), where.width(), where.height()]
+                        if shown else None},
+        }
+
     def refresh_devices(self, rescan: bool = True) -> None:
         """Look for microphones (in the controller's thread); ↻ waits for the answer."""
         if self.live.refresh_devices(rescan):
@@ -339,12 +527,13 @@ class CaptionsWindow(QWidget):
     def copy(self) -> str:
         text = self.view.textCursor().selectedText().replace("\u2029", "\n")
         if not text:
-            text = "\n".join(self.live.lines())
+            text = self.view.final_text()   # a sentence cut by the service stays on one line
         QApplication.clipboard().setText(text)
         return text
 
     def clear(self) -> None:
         self.view.clear_all()
+        self.overlay.clear()
         self.live.clear()
 
     def _apply_font(self, size: int) -> None:
@@ -352,6 +541,27 @@ class CaptionsWindow(QWidget):
         font.setPointSize(size)
         self.view.setFont(font)
         self.view.document().setDefaultFont(font)
+        self.view.redraw()   # the gaps between lines follow the text size
+        self.overlay.set_font_size(round(size * OVERLAY_SCALE))
+
+    def _remembered_timestamps(self) -> bool:
+        return bool(getattr(self.settings, TIMESTAMPS_SETTING, DEFAULT_TIMESTAMPS))
+
+    def _timestamps_toggled(self, on: bool) -> None:
+        self.view.set_timestamps(on)
+        if TIMESTAMPS_SETTING in REMEMBERED:   # once gui/settings/store.py keeps it
+            self.store.remember(TIMESTAMPS_SETTING, on)
+
+    def _overlay_hidden(self) -> None:
+        self.overlay_box.setChecked(False)   # its own menu hid it: the box says so
+
+    def _show_partial(self, text: str) -> None:
+        self.view.set_partial(text)
+        self.overlay.set_partial(text)
+
+    def _show_line(self, line: dict) -> None:
+        self.view.add_line(line)
+        self.overlay.add_line(str(line.get("text") or ""))
 
     def _export_dialog(self, fmt: str) -> None:
         """A save dialog in the folder of the last export (open(), not
@@ -382,6 +592,24 @@ class CaptionsWindow(QWidget):
             folder = str(Path(path).resolve().parent)
             self.settings = replace(self.settings, export_folder=folder)
             self.store.remember("export_folder", folder)
+
+    # ------------------------------------------------------------ service line
+    def _service_line(self) -> tuple[QFrame, QLabel, QPushButton]:
+        """A line above the captions while the service they need is not
+        running, with the way to start it (set_service_state)."""
+        bar = QFrame()
+        bar.setObjectName("service")
+        bar.setStyleSheet(NOTICE_STYLE.replace("#notice", "#service"))
+        text = QLabel()
+        text.setWordWrap(True)
+        start = QPushButton(self.tr("Start the service"))
+        start.clicked.connect(self.start_service_requested)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(8, 4, 4, 4)
+        row.addWidget(text, 1)
+        row.addWidget(start)
+        bar.hide()   # until the tray says otherwise: a window without a tray looks as before
+        return bar, text, start
 
     # ------------------------------------------------------------ notice line
     def _notice_line(self) -> tuple[QFrame, QLabel, QPushButton]:
@@ -549,5 +777,6 @@ class CaptionsWindow(QWidget):
             self.stop_captions()
         except Exception:  # closing must work even if stopping failed
             log.exception("stopping captions on close")
+        self.show_overlay(False)   # it belongs to the captions: it goes with them
         self.remember_geometry()
         super().closeEvent(event)
