@@ -11,6 +11,14 @@
                                    processes under wine; packaging/wine_lane.py
                                    sets it up, cached in ~/.cache/asr-tray-wine),
                                    run by the same pytest after everything else
+    python packaging/dev.py bundle     build the one-folder app, dist/asr-tray/ (PyInstaller,
+                                       the [bundle] extra; reused while nothing changed);
+                                       options go to packaging/pyinstaller/build.py
+                                       (--force, --no-base); docs/bundle.md
+    python packaging/dev.py install    Linux: build the bundle if needed, then install its
+                                       menu entry and icon for this user
+                                       ($XDG_DATA_HOME, else ~/.local/share)
+    python packaging/dev.py uninstall  remove that menu entry and icon again
 
 Standard library only: it runs before anything is installed.
 """
@@ -249,6 +257,7 @@ def wine_lane_setup() -> None:
 def cmd_test(args: list[str]) -> int:
     apt_install()
     py = ensure_venv("test")
+    ensure_bundle_tools(py)   # tests/test_bundle.py builds the frozen app
     wine_lane_setup()
     desktop = Desktop()
     try:
@@ -265,11 +274,137 @@ def cmd_test(args: list[str]) -> int:
     return code
 
 
+# ------------------------------------------------------------------ the bundle
+BUNDLE_BUILD = ROOT / "packaging" / "pyinstaller" / "build.py"
+BUNDLE_DIR = ROOT / "dist" / "asr-tray"
+DESKTOP_TEMPLATE = ROOT / "packaging" / "linux" / "asr-tray.desktop"
+APP_ICON = ROOT / "resources" / "tray-running.svg"
+APP_ID = "asr-tray"
+
+
+def bundle_requirements() -> list[str]:
+    """The [bundle] extra of pyproject.toml (read by hand: tomllib is 3.11+)."""
+    import re
+
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    m = re.search(r"^bundle\s*=\s*\[(.*?)\]", text, re.M | re.S)
+    if not m:
+        raise SystemExit("[dev] pyproject.toml has no [bundle] extra: restore it "
+                         '(bundle = ["pyinstaller>=6.10"]) and run the command again.')
+    return re.findall(r'"([^"]+)"', m.group(1))
+
+
+def ensure_bundle_tools(py: Path) -> None:
+    """The [bundle] extra (PyInstaller) in .venv, once per version of it. Only
+    its own requirements: the project is installed already, and a bundle
+    needs no torch."""
+    wanted = bundle_requirements()
+    stamp = VENV / ".asr-tray-bundle-tools"
+    if stamp.exists() and stamp.read_text().split("\n") == wanted:
+        return
+    say("installing the bundle tools: " + ", ".join(wanted) + " (once)")
+    run_quiet([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", *wanted],
+              "installing the bundle tools")
+    stamp.write_text("\n".join(wanted))
+
+
+def cmd_bundle(args: list[str]) -> int:
+    py = ensure_venv()
+    ensure_bundle_tools(py)
+    return subprocess.call([str(py), str(BUNDLE_BUILD), *args], cwd=ROOT)
+
+
+def data_home() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    return Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
+
+
+def desktop_exec(argv: list[str]) -> str:
+    """argv as a desktop entry's Exec value: the Desktop Entry spec's quoting
+    (the same rules as gui/settings/autostart.py, which this script, standard
+    library only, cannot import)."""
+    reserved = set(' \t\n"\'\\><~|&;$*?#()`')
+    parts = []
+    for arg in argv:
+        if not arg or any(c in reserved for c in arg):
+            arg = '"' + "".join("\\" + c if c in '"`$\\' else c for c in arg) + '"'
+        parts.append(arg.replace("%", "%%"))
+    return " ".join(parts).replace("\\", "\\\\")
+
+
+def installed_paths(home: Path | None = None) -> tuple[Path, Path]:
+    """(menu entry, icon) where `install` puts them."""
+    home = data_home() if home is None else home
+    return (home / "applications" / f"{APP_ID}.desktop",
+            home / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg")
+
+
+def install_desktop_entry(bundle: Path) -> tuple[Path, Path]:
+    """The menu entry (Exec and TryExec: the bundle's asr-tray) and its icon."""
+    exe = (bundle / "asr-tray").resolve()
+    if not exe.is_file():
+        raise SystemExit(f"[dev] {exe} does not exist: build the bundle first "
+                         "(python packaging/dev.py bundle).")
+    entry_path, icon_path = installed_paths()
+    lines = []
+    for line in DESKTOP_TEMPLATE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("Exec="):
+            line = "Exec=" + desktop_exec([str(exe)])
+        elif line.startswith("TryExec="):
+            line = "TryExec=" + str(exe).replace("\\", "\\\\")
+        lines.append(line)
+    for path, data in ((icon_path, APP_ICON.read_bytes()),
+                       (entry_path, ("\n".join(lines) + "\n").encode("utf-8"))):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    # Menus re-read their folders by themselves; these only speed it up.
+    for tool in (["update-desktop-database", "-q", str(entry_path.parent)],
+                 ["gtk-update-icon-cache", "-q", "-t", str(icon_path.parents[2])]):
+        if shutil.which(tool[0]):
+            subprocess.run(tool, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return entry_path, icon_path
+
+
+def cmd_install(args: list[str]) -> int:
+    if not sys.platform.startswith("linux"):
+        say("install is the Linux menu entry; on Windows and macOS use the built folder "
+            "(dist/asr-tray) or dist/ASR Tray.app as they are: docs/bundle.md")
+        return 2
+    bundle = BUNDLE_DIR
+    if args[:1] == ["--bundle-dir"] and len(args) >= 2:   # an existing build, as it is
+        bundle = Path(args[1])
+    else:
+        code = cmd_bundle(args)
+        if code:
+            return code
+    entry, icon = install_desktop_entry(bundle)
+    say(f"installed {entry} and {icon}: ASR Tray is in the applications menu. "
+        "`python packaging/dev.py uninstall` removes them.")
+    return 0
+
+
+def cmd_uninstall(args: list[str]) -> int:
+    removed = []
+    for path in installed_paths():
+        if path.exists():
+            path.unlink()
+            removed.append(str(path))
+    say("removed " + " and ".join(removed) if removed else
+        "nothing to remove: no menu entry or icon of ASR Tray is installed for this user")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "test": cmd_test, "bundle": cmd_bundle, "install": cmd_install,
+            "uninstall": cmd_uninstall}
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         print(__doc__)
         return 2
-    return {"run": cmd_run, "test": cmd_test}[sys.argv[1]](sys.argv[2:])
+    return COMMANDS[sys.argv[1]](sys.argv[2:])
 
 
 if __name__ == "__main__":
