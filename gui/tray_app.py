@@ -35,6 +35,8 @@ from service.sizes import mib
 
 log = logging.getLogger("asr.tray")
 
+CAPTIONS_SNAPSHOT_MS = 100   # test hooks: lines come in bursts, the snapshot is written once
+
 CAPTIONS_UNAVAILABLE = QT_TRANSLATE_NOOP(
     "TrayApp", "Live captions are not available in this installation ({why}). Transcribing files "
     "through the service still works; reinstall ASR Tray to get live captions.")
@@ -81,6 +83,11 @@ class TrayApp(QObject):
         self.last_snapshot: dict = {}
         self.signals = None
         self._sweep_on_next_stop = False
+        self._restarting = False     # the service stops to start again: captions wait for it
+        self._captions_snapshot = QTimer(self)
+        self._captions_snapshot.setSingleShot(True)
+        self._captions_snapshot.setInterval(CAPTIONS_SNAPSHOT_MS)
+        self._captions_snapshot.timeout.connect(self.write_hook_snapshot)
         self._wire()
         self.controls.update_for_state(self.service.state.value)
 
@@ -89,7 +96,7 @@ class TrayApp(QObject):
         a = self.controls
         a["start"].triggered.connect(self.service.start)
         a["stop"].triggered.connect(self.stop_service)
-        a["restart"].triggered.connect(self.service.restart)
+        a["restart"].triggered.connect(self.restart_service)
         a["captions"].triggered.connect(self.open_captions)
         a["status"].triggered.connect(self.open_status)
         a["settings"].triggered.connect(lambda: self.open_settings())
@@ -161,8 +168,10 @@ class TrayApp(QObject):
             self.status_window.set_connection(self.service.url, self.service.token,
                                               self.service.port_note())
         self.poller.set_target(self.service.url if state == State.RUNNING.value else None)
-        if state != State.RUNNING.value and self.captions is not None:
-            self._stop_captions()
+        if state in (State.RUNNING.value, State.ERROR.value):
+            self._restarting = False
+        if self.captions is not None and self.quit_sequence.started_at is None:
+            self._tell_captions(state)   # they wait through a restart and say so themselves
         if state == State.RUNNING.value:
             self.poller.poll_now()
         self.write_hook_snapshot()
@@ -238,8 +247,14 @@ class TrayApp(QObject):
 
     # ------------------------------------------------------------ actions
     def stop_service(self) -> None:
+        self._restarting = False
         if self.service.stop():
             self._sweep_on_next_stop = True
+
+    def restart_service(self) -> None:
+        """Restart (menu, new settings): live captions go on once it is back."""
+        self._restarting = True
+        self.service.restart()
 
     def _on_service_stopped(self) -> None:
         """After Stop from the menu: prove nothing of the old tree is left (the
@@ -296,7 +311,7 @@ class TrayApp(QObject):
                         self.tr("Restarting the ASR service to use the new settings "
                                 "(model {model}, port {port}); this takes a few seconds.").format(
                             model=self.service.model, port=self.service.port))
-            self.service.restart()
+            self.restart_service()
         if new.ui_language != old.ui_language:
             self.notify(self.tr("Settings"), self.tr("The interface language changes the next "
                                                      "time ASR Tray starts."))
@@ -314,6 +329,8 @@ class TrayApp(QObject):
                                       "in {folder}.").format(folder=folder))
 
     def open_captions(self) -> None:
+        """Show the captions window; a stopped service is started, since
+        captions need it (Start there begins once it is ready)."""
         if self.captions is None:
             try:
                 from gui.controllers.live_captions import LiveCaptions
@@ -330,6 +347,20 @@ class TrayApp(QObject):
             self.captions.listening_changed.connect(self.ui.set_listening)
             self.captions.error.connect(
                 lambda msg: self.notify(self.tr("Live captions"), msg, error=True))
+            if hasattr(self.captions, "start_service_requested"):
+                self.captions.start_service_requested.connect(self.service.start)
+            live = self.captions.live
+            live.status.connect(lambda text: log.info("captions status: %s", text))
+            if self.hooks:
+                for changed in (live.finished_line, live.status, live.devices,
+                                self.captions.listening_changed):
+                    changed.connect(lambda *_: self._captions_changed())
+            self._tell_captions(self.service.state.value)
+        stopped = self.service.state in (State.STOPPED, State.ERROR)
+        if stopped and self.quit_sequence.started_at is None:
+            log.info("live captions opened while the service is %s: starting it",
+                     self.service.state.value)
+            self.service.start()
         self.captions.show()
         self.captions.raise_()
         self.captions.activateWindow()
@@ -337,10 +368,27 @@ class TrayApp(QObject):
     def service_url(self) -> str | None:
         return self.service.url if self.service.state == State.RUNNING else None
 
-    def _stop_captions(self) -> None:
+    def _tell_captions(self, state: str) -> None:
+        """The service's state in the words of the captions controller and
+        of its window: a stop that is part of a restart is "restarting"
+        (captions wait), any other stop or failure ends them there."""
+        if self._restarting and state in (State.STOPPING.value, State.STOPPED.value,
+                                          State.STARTING.value):
+            state = "restarting"
+        # the window: "restarting" hides its service line (the controller's status says it)
+        shown = {State.RUNNING.value: "running", State.STARTING.value: "starting",
+                 "restarting": "restarting"}.get(state, "stopped")
         try:
-            if self.captions.is_listening():
-                self.captions.stop_captions()
+            self.captions.live.set_service_state(state)
+            if hasattr(self.captions, "set_service_state"):
+                self.captions.set_service_state(shown)
+        except Exception:
+            log.exception("telling live captions the service state failed")
+
+    def _stop_captions_quietly(self) -> None:
+        """Quitting: captions end without a word (no balloon, no "press Start")."""
+        try:
+            self.captions.live.shut_down()
         except Exception:
             log.exception("stopping live captions failed")
 
@@ -348,7 +396,7 @@ class TrayApp(QObject):
         if self.quit_sequence.started_at is None:
             self.controls.update_for_state(self.service.state.value, quitting=True)
             if self.captions is not None:
-                self._stop_captions()
+                self._stop_captions_quietly()
             if self.settings_window is not None and self.settings_window.download.is_running():
                 self.settings_window.download.cancel()   # its child also ends on our exit
             self.poller.stop()
@@ -422,7 +470,39 @@ class TrayApp(QObject):
             "actions": {k: v.isEnabled() for k, v in self.controls.actions.items()},
             "menu": self._menu_geometry(),
             "leftovers_kill_button": self._kill_button_geometry(),
+            "captions": self._captions_shown(),
         }
+
+    def _captions_changed(self) -> None:
+        if not self._captions_snapshot.isActive():
+            self._captions_snapshot.start()
+
+    def _captions_shown(self) -> dict | None:
+        """What the captions window shows (its own snapshot() where it has
+        one), and where its Start button is, so a test can press it."""
+        window = self.captions
+        if window is None:
+            return None
+        try:
+            if hasattr(window, "snapshot"):
+                shown = dict(window.snapshot())
+            else:
+                device = window.device_box.currentData()
+                shown = {"visible": window.isVisible(), "listening": window.is_listening(),
+                         "source": {"key": device.key, "label": device.label} if device else None,
+                         "lines": [{"text": s["text"], "start": s["start"], "end": s["end"]}
+                                   for s in window.live.session.segments],
+                         "partial": window.view.partial_text(), "status": window.status.text()}
+            shown["reconnecting"] = window.live.is_reconnecting()
+            button = window.start_button
+            if window.isVisible() and button.isVisible():
+                top_left = button.mapToGlobal(button.rect().topLeft())
+                shown["start_button"] = [top_left.x(), top_left.y(), button.width(),
+                                         button.height()]
+            return shown
+        except Exception:
+            log.exception("the captions window's snapshot failed")
+            return None
 
     def _settings_shown(self) -> dict | None:
         window = self.settings_window

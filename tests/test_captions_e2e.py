@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import time
 
-import httpx
 import pytest
 
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -120,32 +118,40 @@ def test_captions_show_the_words_and_export(qtbot, window, mic, speech_files, tm
     assert txt.splitlines() == [s["text"] for s in w.live.session.segments]
 
 
-def test_worker_killed_mid_captions_shows_an_error_then_start_works(
-        qtbot, window, mic, svc, speech_files):
+def test_worker_killed_mid_captions_reconnects_by_itself(qtbot, window, mic, svc, speech_files):
+    """The service restarts a killed worker and ends its streams (error event,
+    close 1011 "worker restarted"): that is not the person's problem. The
+    window keeps listening, says so in one calm line (no `error`), opens a
+    new stream by itself, and the next sentence is captioned."""
     w = window
     start_listening(qtbot, w)
-    errors = []
+    errors, listening = [], []
     w.error.connect(errors.append)
+    w.listening_changed.connect(listening.append)
+    mic.say(read_wav(speech_files["apples"]) + GAP)
+    qtbot.waitUntil(lambda: len(w.live.session.segments) == 1, timeout=30000)
     mic.say(read_wav(speech_files["weather"]) + GAP)
-    qtbot.waitUntil(lambda: w.view.partial_text() != "", timeout=20000)
-    with qtbot.waitSignal(w.listening_changed, timeout=3000) as sig:
-        os.kill(svc.worker_pid, signal.SIGKILL)
-    assert sig.args == [False]
-    assert errors and "worker" in errors[-1] and "new stream" in errors[-1], errors
-    assert w.live.last_error == errors[-1] and "worker" in w.status.text()
-    qtbot.waitUntil(w.live.is_idle, timeout=10000)
+    qtbot.wait(1500)   # mid-sentence (it lasts about 4 s)
+    os.kill(svc.worker_pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "restarting" in w.status.text(), timeout=10000)
+    assert w.is_listening() and w.start_button.text() == "Stop"
+    qtbot.waitUntil(lambda: w.status.text().startswith("Listening again on"), timeout=90000)
+    assert not errors and not listening, (errors, listening)
 
-    # The service restarts its worker; captions start again from the window.
-    deadline = time.monotonic() + 60
-    while httpx.get(svc.url + "/health", timeout=5).status_code != 200:
-        assert time.monotonic() < deadline, "the worker did not come back"
-        qtbot.wait(200)
-    mic.hush()   # the rest of the sentence that was cut off is not wanted in the new stream
-    start_listening(qtbot, w)
+    mic.hush()   # the rest of the sentence that was cut off is not what this checks
     before = len(w.live.session.segments)
     mic.say(read_wav(speech_files["train"]) + GAP)
-    qtbot.waitUntil(lambda: len(w.live.session.segments) > before, timeout=30000)
-    assert speech.wer(speech.SENTENCES["train"][2], w.live.session.segments[-1]["text"]) <= 0.35
+    train = set(speech.words(speech.SENTENCES["train"][2]))
+    # Most of its words in the new lines (the service may cut it in two)
+    qtbot.waitUntil(lambda: len(train & set(speech.words(" ".join(
+        s["text"] for s in w.live.session.segments[before:])))) >= 0.7 * len(train),
+        timeout=60000)
+    assert not errors and not listening, (errors, listening)
+    assert w.is_listening()
+    # one timeline: the new stream's lines come after the old stream's, by at
+    # least the weather sentence that was being said in between
+    first, last = w.live.session.segments[0], w.live.session.segments[-1]
+    assert last["start"] > first["end"] + 1.0, w.live.session.segments
 
 
 def test_start_without_a_service_says_what_to_do(qtbot):

@@ -237,6 +237,9 @@ def test_live_captions_window_is_single_and_drives_the_listening_icon(qtbot, qap
     assert app.ui.current_icon_name() == "listening"
     window.listening_changed.emit(False)
     assert app.ui.current_icon_name() == "running"
+    # Opening the captions started the stopped service: it is this test's to end
+    assert app.service.state.value in ("starting", "running")
+    app.service.stop_blocking()
 
 
 def test_live_captions_unavailable_is_said_in_a_sentence(qtbot, qapp, monkeypatch):

@@ -70,6 +70,22 @@
         <translation>窗口置顶</translation>
     </message>
     <message>
+        <source>Timestamps</source>
+        <translation>时间戳</translation>
+    </message>
+    <message>
+        <source>Show before each line when it was said (time since the captions began)</source>
+        <translation>在每行前显示说话的时间（从字幕开始算起）</translation>
+    </message>
+    <message>
+        <source>Subtitle overlay</source>
+        <translation>悬浮字幕</translation>
+    </message>
+    <message>
+        <source>Show the last two lines in a strip above every window. Drag it to move it, drag its edges to resize it.</source>
+        <translation>在所有窗口之上的横条中显示最后两行。拖动可移动，拖动边缘可调整大小。</translation>
+    </message>
+    <message>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
@@ -98,12 +114,24 @@
         <translation>语言：</translation>
     </message>
     <message>
+        <source>The ASR service is not running. Captions need it.</source>
+        <translation>ASR 服务未在运行。字幕需要它。</translation>
+    </message>
+    <message>
+        <source>Starting the ASR service…</source>
+        <translation>正在启动 ASR 服务…</translation>
+    </message>
+    <message>
         <source>Export captions as {format}</source>
         <translation>将字幕导出为 {format}</translation>
     </message>
     <message>
         <source>{name} (*.{ext})</source>
         <translation>{name} (*.{ext})</translation>
+    </message>
+    <message>
+        <source>Start the service</source>
+        <translation>启动服务</translation>
     </message>
     <message>
         <source>Choose a model…</source>
@@ -364,6 +392,30 @@
         <translation>已停止。正在转写最后的内容…</translation>
     </message>
     <message>
+        <source>The ASR service is restarting; captions continue by themselves when it is back.</source>
+        <translation>ASR 服务正在重新启动；服务恢复后字幕会自动继续。</translation>
+    </message>
+    <message>
+        <source>Starting the ASR service… captions begin when it is ready.</source>
+        <translation>正在启动 ASR 服务… 服务就绪后字幕即开始。</translation>
+    </message>
+    <message>
+        <source>The ASR service is ready. Press Start to caption what the microphone hears.</source>
+        <translation>ASR 服务已就绪。按“开始”，为麦克风听到的内容生成字幕。</translation>
+    </message>
+    <message>
+        <source>The ASR service was stopped, so live captions stopped. Start the service again (tray menu → Start service), then press Start.</source>
+        <translation>ASR 服务已停止，因此实时字幕也已停止。请重新启动服务（托盘菜单 → 启动服务），然后按“开始”。</translation>
+    </message>
+    <message>
+        <source>The ASR service failed, so live captions stopped. The tray&apos;s message says why; once the service runs again, press Start.</source>
+        <translation>ASR 服务出错，因此实时字幕已停止。原因见托盘的提示消息；服务重新运行后，请按“开始”。</translation>
+    </message>
+    <message>
+        <source>Live captions stopped: the ASR service did not take the stream back after {n} tries ({why}). Check the service (tray menu → Status), then press Start.</source>
+        <translation>实时字幕已停止：尝试 {n} 次后 ASR 服务仍未恢复音频流（{why}）。请检查服务（托盘菜单 → 状态），然后按“开始”。</translation>
+    </message>
+    <message>
         <source>The captions could not be saved to {path} ({why}). Pick a folder you can write to and export again.</source>
         <translation>无法将字幕保存到 {path}（{why}）。请选择一个可写入的文件夹，然后重新导出。</translation>
     </message>
@@ -382,6 +434,10 @@
     <message>
         <source>Listening on {device}.</source>
         <translation>正在收听：{device}。</translation>
+    </message>
+    <message>
+        <source>Listening again on {device}.</source>
+        <translation>已重新开始收听 {device}。</translation>
     </message>
     <message>
         <source>Stopped. Press Start to caption again.</source>
@@ -970,14 +1026,6 @@
         <translation>按下“停止”后，ASR 服务没有在 {s} 秒内转写完最后的内容；已有的字幕会保留。</translation>
     </message>
     <message>
-        <source>The connection to the ASR service broke ({error}). Press Start to begin again.</source>
-        <translation>与 ASR 服务的连接中断（{error}）。请按“开始”重新开始。</translation>
-    </message>
-    <message>
-        <source>The ASR service reported an error.</source>
-        <translation>ASR 服务报告了一个错误。</translation>
-    </message>
-    <message>
         <source>{message} Press Start to caption again.</source>
         <translation>{message} 按“开始”可再次生成字幕。</translation>
     </message>
@@ -990,12 +1038,23 @@
         <translation>ASR 服务结束了字幕流（{why}）。请按“开始”重新开始。</translation>
     </message>
     <message>
-        <source>The connection to the ASR service was lost (the service stopped or restarted). Press Start to begin again once it is running.</source>
-        <translation>与 ASR 服务的连接已断开（服务已停止或重启）。服务恢复运行后，请按“开始”重新开始。</translation>
-    </message>
-    <message>
         <source>The ASR service sent something unreadable ({error}). Press Start to begin again.</source>
         <translation>ASR 服务发来了无法读取的内容（{error}）。请按“开始”重新开始。</translation>
+    </message>
+</context>
+<context>
+    <name>SubtitleOverlay</name>
+    <message>
+        <source>Live captions</source>
+        <translation>实时字幕</translation>
+    </message>
+    <message>
+        <source>Live captions appear here.</source>
+        <translation>实时字幕会显示在这里。</translation>
+    </message>
+    <message>
+        <source>Hide the subtitle overlay</source>
+        <translation>隐藏悬浮字幕</translation>
     </message>
 </context>
 <context>
